@@ -1,0 +1,37 @@
+# tollgate's build. `make test` is the README's test command: every module's
+# tests with the race detector, then the interop suite against a real
+# authorization server. CI (.ci/run) adds a short fuzz pass, go vet and gofmt.
+
+SHELL := /bin/bash
+GO ?= go
+FUZZTIME ?= 15s
+
+.PHONY: test unit interop fuzz vet fmt-check ci
+
+test: unit interop
+
+# Every module of the workspace, one after the other; the first failure stops.
+unit:
+	set -euo pipefail; for dir in $$($(GO) list -m -f '{{.Dir}}'); do \
+		echo "== go test -race $$dir"; \
+		(cd "$$dir" && $(GO) test -race -count=1 ./...); \
+	done
+
+interop:
+	./scripts/interop.sh
+
+# Runs each fuzz target for FUZZTIME.
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+vet:
+	set -euo pipefail; for dir in $$($(GO) list -m -f '{{.Dir}}'); do \
+		echo "== go vet $$dir"; \
+		(cd "$$dir" && $(GO) vet ./...); \
+	done
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+ci: test fuzz vet fmt-check
