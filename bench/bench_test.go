@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/oauthtest"
 )
 
 // fixtures holds one Fixture per algorithm for the whole test binary, so that
@@ -102,6 +107,9 @@ func BenchmarkJWT(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				if c.Name == NameFloor {
+					b.ReportMetric(float64(len(f.Valid)), "token-bytes")
+				}
 			})
 		}
 	}
@@ -138,4 +146,101 @@ func BenchmarkParallel(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestIntrospectionAgreement holds every introspector to accept the active
+// tokens and refuse an unknown and a revoked one.
+func TestIntrospectionAgreement(t *testing.T) {
+	ctx := context.Background()
+	f := NewIntrospectionFixture(0)
+	defer f.Close()
+	for _, in := range Introspectors() {
+		t.Run(in.Name, func(t *testing.T) {
+			validate, closeFn, err := in.Setup(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeFn()
+			for _, tok := range []string{f.Shared, f.Distinct[0], f.Distinct[len(f.Distinct)-1]} {
+				if err := validate(ctx, tok); err != nil {
+					t.Errorf("active token refused: %v", err)
+				}
+			}
+			for name, tok := range map[string]string{"unknown": f.Unknown, "revoked": f.Revoked} {
+				if err := validate(ctx, tok); err == nil {
+					t.Errorf("%s token accepted", name)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIntrospect runs IntrospectionRequests requests, spread over 1, 64
+// and 1,024 concurrent callers, against an AS that answers after
+// IntrospectionDelay; run it with -benchtime=1024x. "same": every request
+// presents one token; "distinct": every request its own token. Each run
+// starts cold (a new client and cache). It reports the AS calls per request
+// and the median and 99th percentile latency of a request; ns/op is the wall
+// time divided by the requests.
+func BenchmarkIntrospect(b *testing.B) {
+	ctx := context.Background()
+	f := NewIntrospectionFixture(IntrospectionDelay)
+	defer f.Close()
+	for _, in := range Introspectors() {
+		for _, mode := range []string{"same", "distinct"} {
+			for _, callers := range []int{1, 64, 1024} {
+				b.Run(fmt.Sprintf("%s/%s/c=%d", in.Name, mode, callers), func(b *testing.B) {
+					tokens := f.Distinct
+					if mode == "same" {
+						tokens = []string{f.Shared}
+					}
+					benchmarkIntrospection(ctx, b, f, in, tokens, callers)
+				})
+			}
+		}
+	}
+}
+
+func benchmarkIntrospection(ctx context.Context, b *testing.B, f *IntrospectionFixture, in Introspector, tokens []string, callers int) {
+	validate, closeFn, err := in.Setup(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeFn()
+	n := b.N
+	latency := make([]time.Duration, n)
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				if validate(ctx, tokens[i%len(tokens)]) != nil {
+					failed.Add(1)
+				}
+				latency[i] = time.Since(t0)
+			}
+		}()
+	}
+	before := f.AS.Requests(oauthtest.EndpointIntrospection)
+	b.ResetTimer()
+	close(start)
+	wg.Wait()
+	b.StopTimer()
+	calls := f.AS.Requests(oauthtest.EndpointIntrospection) - before
+	if k := failed.Load(); k > 0 {
+		b.Fatalf("%d of %d requests refused or failed", k, n)
+	}
+	slices.Sort(latency)
+	b.ReportMetric(float64(calls)/float64(n), "as-calls/op")
+	b.ReportMetric(float64(latency[n/2].Microseconds()), "p50-us")
+	b.ReportMetric(float64(latency[(n*99)/100].Microseconds()), "p99-us")
 }

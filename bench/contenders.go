@@ -96,11 +96,20 @@ type Contender struct {
 	Setup func(f *Fixture) (*Instance, error)
 }
 
+// Names of the contenders the tables and the goals refer to.
+const (
+	NameFloor      = "floor"
+	NameCold       = "tollgate-cold"
+	NameCached     = "tollgate-cached"
+	NameMiddleware = "tollgate-middleware"
+	NameBare       = "bare-handler"
+)
+
 // Contenders returns every contender, in table order. Adding one is one
 // line here.
 func Contenders() []Contender {
 	return []Contender{
-		{Name: "floor", Label: "floor: sha256 + crypto/rsa, crypto/ecdsa, crypto/ed25519", Kind: Floor, Parallel: true, Setup: floor},
+		{Name: NameFloor, Label: "floor: sha256 + crypto/rsa, crypto/ecdsa, crypto/ed25519", Kind: Floor, Parallel: true, Setup: floor},
 		{Name: "golang-jwt", Label: "golang-jwt/jwt v5 + keyfunc v3", Kind: Peer, Setup: golangJWT},
 		{Name: "go-jose", Label: "go-jose v4 (jwt.ParseSigned + Claims + Validate)", Kind: Peer, Setup: goJose},
 		{Name: "go-oidc", Label: "coreos/go-oidc v3 IDTokenVerifier", Kind: Peer, Setup: goOIDC},
@@ -108,7 +117,7 @@ func Contenders() []Contender {
 		{Name: "auth0-v3", Label: "auth0/go-jwt-middleware v3.1.0 validator", Kind: Peer, Accepts: []string{"no exp"}, Setup: auth0V3},
 		{Name: "jwx-key", Label: "jwx v2 jwt.Parse(WithKey)", Kind: Peer, Setup: jwxWithKey},
 		{Name: "jwx-keyset", Label: "jwx v2 jwt.Parse(WithKeySet)", Kind: Peer, Setup: jwxWithKeySet},
-		{Name: "bare-handler", Label: "net/http bare handler, no validation (baseline)", Kind: Baseline, Setup: bareHandler},
+		{Name: NameBare, Label: "net/http bare handler, no validation (baseline)", Kind: Baseline, Setup: bareHandler},
 	}
 }
 
