@@ -114,9 +114,6 @@ func (sp *splitter) parse(token string, sigBuf *[maxSigSize]byte) (compact, []by
 	if dot1 == 0 {
 		return c, nil, reject(tollgate.ErrInvalidToken, "header", "empty header")
 	}
-	if dot2 == dot1+1 {
-		return c, nil, reject(tollgate.ErrInvalidToken, "format", "empty payload")
-	}
 
 	raw := []byte(token) // the one copy: every segment is a slice of it
 	var hbuf [headerBufSize]byte
