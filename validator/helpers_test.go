@@ -9,8 +9,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,7 +189,14 @@ func (m members) json() string {
 	return b.String()
 }
 
-func q(s string) string { return strconv.Quote(s) }
+// q returns s as a JSON string.
+func q(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func num(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
@@ -226,7 +235,11 @@ func newFixtureOn(t testing.TB, as *oauthtest.Server, mods ...func(f *fixture, i
 	for _, mod := range mods {
 		mod(f, &is)
 	}
-	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{is}, Now: func() time.Time { return f.now }})
+	v, err := validator.New(validator.Config{
+		Issuers: []validator.Issuer{is},
+		Now:     func() time.Time { return f.now },
+		Logger:  slog.New(slog.DiscardHandler),
+	})
 	if err != nil {
 		t.Fatalf("validator.New: %v", err)
 	}
