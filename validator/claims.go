@@ -93,7 +93,7 @@ func stringOrStrings(data []byte, m *member) bool {
 	case kindString:
 		return true
 	case kindArray:
-		return arrayStrings(data, m.start, m.end, func([]byte, bool) bool { return true })
+		return arrayStrings(data, m, func([]byte, bool) bool { return true })
 	}
 	return false
 }
@@ -105,11 +105,15 @@ const maxNumericDate = 1e11
 // numericDate reads a NumericDate (RFC 7519 section 2): a JSON number of
 // seconds since the epoch, possibly with a fraction.
 func numericDate(data []byte, m *member, check string) (time.Time, bool, error) {
-	bad := reject(tollgate.ErrInvalidToken, check, check+" is not a NumericDate")
-	if m.kind != kindNumber {
-		return time.Time{}, false, bad
+	if m.kind == kindNumber {
+		if t, ok := parseNumericDate(m.raw(data)); ok {
+			return t, true, nil
+		}
 	}
-	raw := m.raw(data)
+	return time.Time{}, false, reject(tollgate.ErrInvalidToken, check, check+" is not a NumericDate")
+}
+
+func parseNumericDate(raw []byte) (time.Time, bool) {
 	// Fast path: a plain integer, as every issuer writes them.
 	if len(raw) <= 11 {
 		var n int64
@@ -122,18 +126,15 @@ func numericDate(data []byte, m *member, check string) (time.Time, bool, error) 
 			n = n*10 + int64(c-'0')
 		}
 		if ok {
-			if n >= maxNumericDate {
-				return time.Time{}, false, bad
-			}
-			return time.Unix(n, 0), true, nil
+			return time.Unix(n, 0), n < maxNumericDate
 		}
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || math.IsNaN(f) || f < 0 || f >= maxNumericDate {
-		return time.Time{}, false, bad
+		return time.Time{}, false
 	}
 	sec := math.Floor(f)
-	return time.Unix(int64(sec), int64((f-sec)*1e9)), true, nil
+	return time.Unix(int64(sec), int64((f-sec)*1e9)), true
 }
 
 // at returns the member at index+1 idx, or nil for 0.
@@ -251,7 +252,7 @@ func (is *issuer) tokenAudiences(data []byte, m *member) ([]string, bool) {
 		return []string{intern(m.raw(data), m.esc)}, matched
 	}
 	var auds []string
-	arrayStrings(data, m.start, m.end, func(raw []byte, esc bool) bool {
+	arrayStrings(data, m, func(raw []byte, esc bool) bool {
 		auds = append(auds, intern(raw, esc))
 		return true
 	})
@@ -280,7 +281,7 @@ func (is *issuer) scopes(s *scanner, c *claims) (tollgate.Scopes, error) {
 		return tollgate.ParseScopes(m.text(data)), nil
 	case kindArray:
 		var names []string
-		if arrayStrings(data, m.start, m.end, func(raw []byte, esc bool) bool {
+		if arrayStrings(data, m, func(raw []byte, esc bool) bool {
 			if esc {
 				raw = unescape(nil, raw)
 			}

@@ -19,6 +19,10 @@ const (
 	// an attacker can ask for.
 	DefaultMaxTokenSize = 16 << 10
 
+	// maxMaxTokenSize bounds MaxTokenSize: no access token comes near it,
+	// and offsets inside a token fit in 32 bits.
+	maxMaxTokenSize = 1 << 20
+
 	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
 	// [Issuer.Leeway] is 0.
 	DefaultLeeway = 60 * time.Second
@@ -33,8 +37,8 @@ type Config struct {
 	Issuers []Issuer
 
 	// MaxTokenSize is the largest token accepted, in bytes, checked before
-	// any decoding. 0 means [DefaultMaxTokenSize]. Negative values are an
-	// error: there is no "off" for this limit.
+	// any decoding. 0 means [DefaultMaxTokenSize]. Negative values, and
+	// values above 1 MiB, are an error: there is no "off" for this limit.
 	MaxTokenSize int
 
 	// Now is the clock that exp, nbf, iat and MaxAge are judged by.
@@ -141,6 +145,9 @@ func New(cfg Config) (*Validator, error) {
 	}
 	if cfg.MaxTokenSize == 0 {
 		cfg.MaxTokenSize = DefaultMaxTokenSize
+	}
+	if cfg.MaxTokenSize > maxMaxTokenSize {
+		return nil, errors.New("validator: MaxTokenSize above 1 MiB")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

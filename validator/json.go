@@ -2,6 +2,8 @@ package validator
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 )
@@ -68,8 +70,10 @@ const (
 
 // span locates a string (without its quotes) in the document.
 type span struct {
-	start, end int
+	key        uint64 // for ascii names: the length and the first bytes, each OR 0x20
+	start, end int32
 	esc        bool // holds escapes and must be unescaped
+	ascii      bool // holds only ASCII bytes and no escapes
 }
 
 // in returns the string's content, decoded.
@@ -87,9 +91,9 @@ func (sp span) in(data []byte) []byte {
 // the heap).
 type member struct {
 	name       span
+	start, end int32 // value span; for a string, including the quotes
 	kind       jsonKind
 	esc        bool // a string value holds escapes
-	start, end int  // value span; for a string, including the quotes
 }
 
 // nameIn returns the member's decoded name.
@@ -114,8 +118,8 @@ func (m *member) text(data []byte) string {
 // Capacities of the scanner's own arrays; documents beyond them spill to the
 // heap. Access tokens have 8 to 30 claims.
 const (
-	stackMembers = 32
-	stackNames   = 48
+	stackMembers = 24
+	stackNames   = 32
 )
 
 // scanner reads one document. Make it with a composite literal in the
@@ -140,9 +144,10 @@ type spill struct {
 
 // cursor reads tokens of a document.
 type cursor struct {
-	data    []byte
-	pos     int
-	lastEsc bool // the last string read held an escape
+	data      []byte
+	pos       int
+	lastEsc   bool // the last string read held an escape
+	lastASCII bool // the last string read held only ASCII bytes
 }
 
 // parse validates s.data as one JSON object and collects its top-level
@@ -217,6 +222,14 @@ func (s *scanner) pushName(sp span) {
 // sameName reports whether two names are equal under encoding/json's case
 // folding.
 func (s *scanner) sameName(a, b span) bool {
+	if a.ascii && b.ascii {
+		// ASCII letters fold only to ASCII letters: lengths and keys must
+		// match.
+		if a.key != b.key {
+			return false
+		}
+		return bytes.EqualFold(s.data[a.start:a.end], s.data[b.start:b.end])
+	}
 	if !a.esc && !b.esc {
 		return bytes.EqualFold(s.data[a.start:a.end], s.data[b.start:b.end])
 	}
@@ -255,11 +268,20 @@ func (s *scanner) object(depth int) error {
 		if s.data[s.pos] != '"' {
 			return errJSONSyntax
 		}
-		name := span{start: s.pos + 1}
+		name := span{start: int32(s.pos + 1)}
 		if err := s.str(); err != nil {
 			return err
 		}
-		name.end, name.esc = s.pos-1, s.lastEsc
+		name.end, name.esc, name.ascii = int32(s.pos-1), s.lastEsc, s.lastASCII && !s.lastEsc
+		if name.ascii {
+			// Names equal under ASCII case folding have equal keys, so
+			// unequal keys settle most comparisons at once.
+			n := int(name.end - name.start)
+			name.key = uint64(n & 0xff)
+			for _, c := range s.data[name.start : int(name.start)+min(n, 7)] {
+				name.key = name.key<<8 | uint64(c|0x20)
+			}
+		}
 		if n := s.nnames - base; n < linearDupLimit {
 			for i := base; i < s.nnames; i++ {
 				if s.sameName(s.name(i), name) {
@@ -296,7 +318,7 @@ func (s *scanner) object(depth int) error {
 			return err
 		}
 		if depth == 1 {
-			s.addMember(member{name: name, kind: kind, esc: kind == kindString && s.lastEsc, start: start, end: s.pos})
+			s.addMember(member{name: name, kind: kind, esc: kind == kindString && s.lastEsc, start: int32(start), end: int32(s.pos)})
 		}
 		s.ws()
 		if s.pos >= len(s.data) {
@@ -432,9 +454,26 @@ func digits(d []byte, p int) int {
 // str reads a string starting at '"' and sets lastEsc.
 func (s *cursor) str() error {
 	s.pos++ // '"'
-	s.lastEsc = false
+	s.lastEsc, s.lastASCII = false, true
 	d := s.data
 	for s.pos < len(d) {
+		// Skip plain bytes eight at a time: a byte is special if it is a
+		// quote, a backslash, a control character or non-ASCII. The lowest
+		// flagged byte is always truly special (false positives, from
+		// borrows, only occur above a true one), so jump straight to it.
+		for s.pos+8 <= len(d) {
+			const ones, highs = 0x0101010101010101, 0x8080808080808080
+			x := binary.LittleEndian.Uint64(d[s.pos:])
+			q, b := x^(ones*'"'), x^(ones*'\\')
+			if m := ((x-ones*0x20)&^x | (q-ones)&^q | (b-ones)&^b | x) & highs; m != 0 {
+				s.pos += bits.TrailingZeros64(m) / 8
+				break
+			}
+			s.pos += 8
+		}
+		if s.pos >= len(d) {
+			break
+		}
 		c := d[s.pos]
 		switch {
 		case c == '"':
@@ -450,6 +489,7 @@ func (s *cursor) str() error {
 		case c < utf8.RuneSelf:
 			s.pos++
 		default:
+			s.lastASCII = false
 			// DecodeRune also refuses surrogate halves and overlong forms.
 			r, n := utf8.DecodeRune(d[s.pos:])
 			if r == utf8.RuneError && n <= 1 {
@@ -579,10 +619,11 @@ func foldName(name []byte) []byte {
 }
 
 // arrayStrings calls f with the raw content and escape flag of each element
-// of the already validated array data[start:end]. It reports false as soon as
+// of the already validated array m. It reports false as soon as
 // an element is not a string or f returns false.
-func arrayStrings(data []byte, start, end int, f func(raw []byte, esc bool) bool) bool {
-	s := cursor{data: data[:end], pos: start + 1}
+func arrayStrings(data []byte, m *member, f func(raw []byte, esc bool) bool) bool {
+	end := int(m.end)
+	s := cursor{data: data[:end], pos: int(m.start) + 1}
 	for {
 		s.ws()
 		if s.pos >= end || s.data[s.pos] == ']' {
