@@ -107,9 +107,9 @@ type Issuer struct {
 	// ErrInvalidToken with Check "claims".
 	Check func(p *tollgate.Principal) error
 
-	// InsecureAllowUntyped accepts tokens whose header has no "typ" or "typ"
-	// "JWT" (as Auth0, Azure AD and Keycloak issue them), for issuers that do
-	// not implement RFC 9068. Without it "typ" must be "at+jwt" (RFC 9068
+	// InsecureAllowUntyped accepts tokens whose header has no "typ", or "typ"
+	// "JWT" (or "application/jwt", in any case), as Auth0, Azure AD and
+	// Keycloak issue them, for issuers that do not implement RFC 9068. Without it "typ" must be "at+jwt" (RFC 9068
 	// section 2.1), which stops ID tokens and other JWTs signed by the same
 	// keys from being replayed as access tokens. Other types ("dpop+jwt",
 	// "logout+jwt"...) are rejected either way, and so are tokens with
