@@ -1,6 +1,7 @@
 package jwks_test
 
 import (
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/json"
 	"testing"
@@ -82,7 +83,15 @@ func FuzzParseSet(f *testing.F) {
 				if !ok || pub.N.BitLen() < jwks.MinRSABits {
 					t.Fatalf("RSA key %T accepted", k.Public())
 				}
-			case "EC", "OKP":
+			case "EC":
+				pub, ok := k.Public().(*ecdsa.PublicKey)
+				if !ok {
+					t.Fatalf("EC key %T accepted", k.Public())
+				}
+				if _, err := pub.ECDH(); err != nil {
+					t.Fatal("EC point off its curve accepted")
+				}
+			case "OKP":
 			default:
 				t.Fatalf("key type %q accepted", k.Type())
 			}
