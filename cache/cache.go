@@ -195,6 +195,9 @@ func orDefault[T time.Duration | int](v, def T) T {
 // callers with the same token. A caller whose ctx ends while it waits gets
 // tollgate.ErrUnavailable (Check "context") at once; the call goes on for
 // the others.
+//
+// A cached rejection returns the same error value to every caller: treat it
+// as read-only.
 func (c *Cache) Validate(ctx context.Context, token string) (*tollgate.Principal, error) {
 	if len(token) > MaxTokenLen {
 		return c.next.Validate(ctx, token)
@@ -280,9 +283,12 @@ func (c *Cache) run(base context.Context, key Key, token string, cl *call) {
 	stop := context.AfterFunc(c.closing, cancel)
 	defer stop()
 
+	returned := false
 	defer func() {
 		if r := recover(); r != nil {
 			cl.panicked = r
+		} else if !returned { // runtime.Goexit in the validator
+			cl.p, cl.err = nil, &tollgate.Error{Kind: tollgate.ErrUnavailable, Check: "cache", Detail: "validator did not return"}
 		}
 		// The entry is stored before the call leaves the map, so a caller
 		// arriving now finds one or the other.
@@ -295,6 +301,7 @@ func (c *Cache) run(base context.Context, key Key, token string, cl *call) {
 	}()
 
 	p, err := c.next.Validate(ctx, token)
+	returned = true
 	switch {
 	case err != nil:
 		p = nil

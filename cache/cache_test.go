@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -704,6 +705,22 @@ func TestPanic(t *testing.T) {
 	if got := b.calls.Load(); got != 2 {
 		t.Fatalf("calls = %d, want 2", got)
 	}
+}
+
+// TestGoexit: a validator that never returns (runtime.Goexit, as
+// t.FailNow does) fails its callers with ErrUnavailable instead of handing
+// them neither a principal nor an error.
+func TestGoexit(t *testing.T) {
+	b := &backend{answer: func(context.Context, string) (*tollgate.Principal, error) {
+		runtime.Goexit()
+		return nil, nil
+	}}
+	c := newCache(t, b, cache.Config{})
+	p, err := c.Validate(context.Background(), "tok")
+	if p != nil {
+		t.Fatal("got a principal")
+	}
+	wantCheck(t, err, tollgate.ErrUnavailable, "cache")
 }
 
 func TestClose(t *testing.T) {
