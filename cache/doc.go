@@ -54,8 +54,9 @@
 // is not kept. Tokens longer than [MaxTokenLen] bypass the cache.
 //
 // Entries live in a [Store]; the default keeps them in memory, in go-cache
-// maps sharded by key so that parallel hits do not meet on one lock. The
-// go-caches run no janitor of their own: a sweeper goroutine frees expired
-// entries every [Config.SweepInterval] (default one minute), and
-// [Cache.Close] stops it.
+// maps sharded by key, each shard with a lock-free slot for its hottest
+// entry, so that parallel hits - on many tokens or on one - do not meet on
+// one lock. The go-caches run no janitor of their own: a sweeper goroutine
+// frees expired entries every [Config.SweepInterval] (default one minute),
+// and [Cache.Close] stops it.
 package cache

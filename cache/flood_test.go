@@ -32,8 +32,8 @@ func counts(t *testing.T, c *Cache) (positive, negative int) {
 	if total, cap := s.len(), c.positive.max+c.negative.max; total > cap {
 		t.Errorf("store holds %d entries, more than the caps' sum %d", total, cap)
 	}
-	for _, sh := range s.shards {
-		for _, it := range sh.Items() {
+	for i := range s.shards {
+		for _, it := range s.shards[i].c.Items() {
 			if it.Object.(*Entry).Negative() {
 				negative++
 			} else {
@@ -274,8 +274,8 @@ func TestKeyIsHash(t *testing.T) {
 	token := "secret-token-" + rand.Text()
 	c.Validate(context.Background(), token)
 	s := c.store.(*memoryStore)
-	for _, sh := range s.shards {
-		for k := range sh.Items() {
+	for i := range s.shards {
+		for k := range s.shards[i].c.Items() {
 			if len(k) != 32 || k == token {
 				t.Fatalf("store key %q is not a SHA-256 digest", k)
 			}

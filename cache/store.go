@@ -2,6 +2,7 @@ package cache
 
 import (
 	"crypto/sha256"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -67,9 +68,38 @@ type Store interface {
 // evenly). One go-cache would make every core of a busy server take the same
 // RWMutex on every request; shards keep the read lock's counter from
 // bouncing between cores when requests carry different tokens.
+//
+// Many requests carry the same token, though (one busy client), and then
+// every core would still take one shard's RWMutex. So each shard also has a
+// hot slot, read without any lock: an entry that Get found in the map, put
+// there now and then (1 in hotEvery lookups, so that shards whose tokens
+// vary do not rewrite it on every hit). The slot is served only while the
+// shard's version is the one read before the map lookup that found the
+// entry: Set, Delete and DeleteExpired bump the version after changing the
+// map, so the slot never answers for a key with an entry changed or removed
+// since - Get stays a view of the map.
 type memoryStore struct {
-	shards []*gocache.Cache
+	shards []shard
 	mask   byte
+}
+
+// hotEvery is how rarely (1 in hotEvery) a lookup that missed the hot slot
+// refills it.
+const hotEvery = 32
+
+type shard struct {
+	c       *gocache.Cache
+	version atomic.Uint64
+	hot     atomic.Pointer[hotEntry]
+	// The version and the slot are read on every hit; keep each shard's on
+	// cache lines of its own (two lines: adjacent-line prefetch).
+	_ [128 - 24]byte
+}
+
+type hotEntry struct {
+	key     Key
+	e       *Entry
+	version uint64
 }
 
 // newMemoryStore returns a store of n go-cache shards; n is a power of two
@@ -77,45 +107,60 @@ type memoryStore struct {
 // interval 0: theirs would only stop through a finalizer); the Cache's own
 // sweeper calls DeleteExpired.
 func newMemoryStore(n int) *memoryStore {
-	s := &memoryStore{shards: make([]*gocache.Cache, n), mask: byte(n - 1)}
+	s := &memoryStore{shards: make([]shard, n), mask: byte(n - 1)}
 	for i := range s.shards {
-		s.shards[i] = gocache.New(gocache.NoExpiration, 0)
+		s.shards[i].c = gocache.New(gocache.NoExpiration, 0)
 	}
 	return s
 }
 
-func (s *memoryStore) shard(key *Key) *gocache.Cache { return s.shards[key[0]&s.mask] }
+func (s *memoryStore) shard(key *Key) *shard { return &s.shards[key[0]&s.mask] }
 
 func (s *memoryStore) Get(key Key) (*Entry, bool) {
+	sh := s.shard(&key)
+	v := sh.version.Load()
+	if h := sh.hot.Load(); h != nil && h.version == v && h.key == key {
+		return h.e, true
+	}
 	// string(key[:]) does not escape go-cache's Get, so the conversion is
 	// made on the stack: a hit does not allocate.
-	v, ok := s.shard(&key).Get(string(key[:]))
+	x, ok := sh.c.Get(string(key[:]))
 	if !ok {
 		return nil, false
 	}
-	e, ok := v.(*Entry)
+	e, ok := x.(*Entry)
+	if ok && rand.Uint32()%hotEvery == 0 {
+		sh.hot.Store(&hotEntry{key: key, e: e, version: v})
+	}
 	return e, ok
 }
 
 func (s *memoryStore) Set(key Key, e *Entry, ttl time.Duration) {
-	s.shard(&key).Set(string(key[:]), e, ttl)
+	sh := s.shard(&key)
+	sh.c.Set(string(key[:]), e, ttl)
+	sh.version.Add(1)
 }
 
-func (s *memoryStore) Delete(key Key) { s.shard(&key).Delete(string(key[:])) }
+func (s *memoryStore) Delete(key Key) {
+	sh := s.shard(&key)
+	sh.c.Delete(string(key[:]))
+	sh.version.Add(1)
+}
 
 // DeleteExpired sweeps one shard at a time, so that no lock is held for
 // longer than one shard's scan.
 func (s *memoryStore) DeleteExpired() {
-	for _, sh := range s.shards {
-		sh.DeleteExpired()
+	for i := range s.shards {
+		s.shards[i].c.DeleteExpired()
+		s.shards[i].version.Add(1)
 	}
 }
 
 // len returns the number of entries held, for tests.
 func (s *memoryStore) len() int {
 	n := 0
-	for _, sh := range s.shards {
-		n += sh.ItemCount()
+	for i := range s.shards {
+		n += s.shards[i].c.ItemCount()
 	}
 	return n
 }
