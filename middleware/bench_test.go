@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/middleware"
@@ -62,4 +63,51 @@ func BenchmarkMiddleware(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkMiddlewareOverhead interleaves the bare handler and the same
+// handler behind the middleware in chunks, so that both see the same
+// machine load, and reports each and their difference. On a shared machine
+// this is steadier than comparing two sub-benchmarks run one after the
+// other.
+func BenchmarkMiddlewareOverhead(b *testing.B) {
+	hit := tollgate.ValidatorFunc(func(context.Context, string) (*tollgate.Principal, error) { return alice, nil })
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	mw, err := middleware.New(hit, middleware.Config{Realm: "api", ResourceMetadataURL: metaURL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wrapped := mw.Handler(bare)
+	req := httptest.NewRequest("GET", "/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+goodTok)
+	run := func(h http.Handler) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+	allocs := testing.AllocsPerRun(1000, func() { run(wrapped) }) - testing.AllocsPerRun(1000, func() { run(bare) })
+
+	const chunk = 64
+	var tBare, tMW time.Duration
+	n := 0
+	b.ResetTimer()
+	for n < b.N {
+		t0 := time.Now()
+		for range chunk {
+			run(bare)
+		}
+		t1 := time.Now()
+		for range chunk {
+			run(wrapped)
+		}
+		tBare += t1.Sub(t0)
+		tMW += time.Since(t1)
+		n += chunk
+	}
+	b.ReportMetric(float64(tBare.Nanoseconds())/float64(n), "bare-ns/op")
+	b.ReportMetric(float64(tMW.Nanoseconds())/float64(n), "middleware-ns/op")
+	b.ReportMetric(float64((tMW-tBare).Nanoseconds())/float64(n), "overhead-ns/op")
+	b.ReportMetric(allocs, "overhead-allocs/op")
 }
