@@ -9,29 +9,24 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
-	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/middleware"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 )
 
-// newValidator validates the JWT access tokens of as, with its JWK Set
-// fetched and refreshed by a jwks.Set. Close the set when done.
-func newValidator(as *oauthtest.Server) (*validator.Validator, *jwks.Set) {
-	keys, err := jwks.New(jwks.Config{URL: as.JWKSURL()})
-	if err != nil {
-		panic(err)
-	}
-	if err := keys.Start(context.Background()); err != nil {
-		panic(err)
-	}
+// newValidator validates the JWT access tokens of as; its keys are found by
+// discovery, fetched now, and refreshed in the background. Close it when done.
+func newValidator(as *oauthtest.Server) *validator.Validator {
 	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
-		Issuer: as.Issuer(), Audiences: []string{as.Audience()}, Keys: keys,
+		Issuer: as.Issuer(), Audiences: []string{as.Audience()},
 	}}})
 	if err != nil {
 		panic(err)
 	}
-	return v, keys
+	if err := v.Start(context.Background()); err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // show sends a request to h and prints the answer's status,
@@ -54,8 +49,8 @@ func show(h http.Handler, method, path, token string) {
 func Example() {
 	as := oauthtest.NewServer() // the authorization server, for the example
 	defer as.Close()
-	v, keys := newValidator(as)
-	defer keys.Close()
+	v := newValidator(as)
+	defer v.Close()
 
 	mw, err := middleware.New(v, middleware.Config{
 		Realm:               "orders",
@@ -95,8 +90,8 @@ func Example() {
 func ExampleWriteError() {
 	as := oauthtest.NewServer()
 	defer as.Close()
-	v, keys := newValidator(as)
-	defer keys.Close()
+	v := newValidator(as)
+	defer v.Close()
 	mw, err := middleware.New(v, middleware.Config{Realm: "orders"})
 	if err != nil {
 		panic(err)
@@ -120,8 +115,8 @@ func ExampleWriteError() {
 func ExampleConfig_errorHandler() {
 	as := oauthtest.NewServer()
 	defer as.Close()
-	v, keys := newValidator(as)
-	defer keys.Close()
+	v := newValidator(as)
+	defer v.Close()
 	mw, err := middleware.New(v, middleware.Config{
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, rej middleware.Rejection) {
 			w.Header().Set("Content-Type", "application/problem+json")
@@ -148,8 +143,8 @@ func ExampleConfig_errorHandler() {
 func ExampleConfig_optional() {
 	as := oauthtest.NewServer()
 	defer as.Close()
-	v, keys := newValidator(as)
-	defer keys.Close()
+	v := newValidator(as)
+	defer v.Close()
 	mw, err := middleware.New(v, middleware.Config{Optional: true})
 	if err != nil {
 		panic(err)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/middleware"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
@@ -36,21 +35,16 @@ func Run(ctx context.Context, out io.Writer, newRouter NewRouter) (err error) {
 	base := "http://" + ln.Addr().String()
 	resource := base // the API's resource identifier: the audience of its tokens
 
-	keys, err := jwks.New(jwks.Config{Issuer: as.Issuer()})
-	if err != nil {
-		return err
-	}
-	defer keys.Close()
-	if err := keys.Start(ctx); err != nil {
-		return err
-	}
 	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
-		Issuer: as.Issuer(), Audiences: []string{resource}, Keys: keys,
+		Issuer: as.Issuer(), Audiences: []string{resource},
 	}}})
 	if err != nil {
 		return err
 	}
 	defer v.Close()
+	if err := v.Start(ctx); err != nil {
+		return err
+	}
 
 	prm, err := middleware.NewMetadataHandler(middleware.ResourceMetadata{
 		Resource:             resource,
