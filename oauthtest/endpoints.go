@@ -15,16 +15,16 @@ import (
 
 func (s *Server) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                s.issuer,
-		"jwks_uri":                              s.JWKSURL(),
-		"token_endpoint":                        s.TokenURL(),
-		"introspection_endpoint":                s.IntrospectionURL(),
-		"revocation_endpoint":                   s.RevocationURL(),
-		"grant_types_supported":                 []string{"client_credentials"},
-		"response_types_supported":              []string{"token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"token_endpoint_auth_methods_supported": authMethods,
+		"issuer":                                        s.issuer,
+		"jwks_uri":                                      s.JWKSURL(),
+		"token_endpoint":                                s.TokenURL(),
+		"introspection_endpoint":                        s.IntrospectionURL(),
+		"revocation_endpoint":                           s.RevocationURL(),
+		"grant_types_supported":                         []string{"client_credentials"},
+		"response_types_supported":                      []string{"token"},
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         []string{"RS256"},
+		"token_endpoint_auth_methods_supported":         authMethods,
 		"introspection_endpoint_auth_methods_supported": authMethods,
 		"revocation_endpoint_auth_methods_supported":    authMethods,
 	})
