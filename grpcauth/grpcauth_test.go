@@ -47,7 +47,7 @@ func TestUnary(t *testing.T) {
 		{name: "expired token", method: mEmpty, auth: []string{"Bearer " + tokExpired}, reject: &rejection{codes.Unauthenticated, tollgate.ErrExpired, "exp", "tollgate: token expired (exp)"}},
 		{name: "validation unavailable", method: mEmpty, auth: []string{"Bearer " + tokUnavailable}, reject: &rejection{codes.Unavailable, tollgate.ErrUnavailable, "jwks", "tollgate: token validation unavailable (jwks)"}},
 		{name: "plain validator error quoting the token", method: mEmpty, auth: []string{"Bearer " + tokLeaky}, reject: &rejection{codes.Unauthenticated, tollgate.ErrInvalidToken, "", "tollgate: invalid token"}},
-		{name: "token smuggled into Check", method: mEmpty, auth: []string{"Bearer " + tokCheckLeak}, reject: &rejection{codes.Unauthenticated, tollgate.ErrInvalidToken, tokCheckLeak, "tollgate: invalid token"}},
+		{name: "token smuggled into Check", method: mEmpty, auth: []string{"Bearer " + tokCheckLeak}, reject: &rejection{codes.Unauthenticated, tollgate.ErrInvalidToken, "", "tollgate: invalid token"}},
 		{name: "validator returns neither principal nor error", method: mEmpty, auth: []string{"Bearer " + tokNil}, reject: &rejection{codes.Unavailable, tollgate.ErrUnavailable, "validator", "tollgate: token validation unavailable (validator)"}},
 		{name: "service scope missing", method: mEmpty, auth: []string{"Bearer " + tokNoScope}, reject: &rejection{codes.PermissionDenied, tollgate.ErrInsufficientScope, "scope", "tollgate: permission denied (scope): requires test:read"}},
 		{name: "method scope missing", method: mUnary, auth: []string{"Bearer " + tokRead}, reject: &rejection{codes.PermissionDenied, tollgate.ErrInsufficientScope, "scope", "tollgate: permission denied (scope): requires test:write"}},
@@ -154,6 +154,11 @@ func checkRejection(t *testing.T, err error, rejects []tollgate.RejectEvent, wan
 		t.Fatalf("%d reject events, want 1", len(rejects))
 	}
 	e := rejects[0].Err
+	for _, tok := range allTokens {
+		if strings.Contains(e.Error(), tok) {
+			t.Errorf("reject event %q contains a token", e.Error())
+		}
+	}
 	if !errors.Is(e, want.kind) {
 		t.Errorf("reject event %v, want kind %v", e, want.kind)
 	}
@@ -596,6 +601,121 @@ func TestStatusError(t *testing.T) {
 			st, ok := status.FromError(err)
 			if !ok || st.Code() != tt.code || st.Message() != tt.msg {
 				t.Errorf("got %v %q, want %v %q", st.Code(), st.Message(), tt.code, tt.msg)
+			}
+		})
+	}
+}
+
+// callDirect runs g's unary interceptor on a server-side context carrying
+// the given authorization values, and returns the principal the handler saw.
+func callDirect(g *grpcauth.Guard, method string, auth ...string) (*tollgate.Principal, error) {
+	md := metadata.MD{}
+	for _, a := range auth {
+		md.Append("authorization", a)
+	}
+	var p *tollgate.Principal
+	_, err := g.UnaryServerInterceptor()(metadata.NewIncomingContext(context.Background(), md), nil,
+		&grpc.UnaryServerInfo{FullMethod: method},
+		func(ctx context.Context, _ any) (any, error) {
+			p, _ = tollgate.FromContext(ctx)
+			return nil, nil
+		})
+	return p, err
+}
+
+// TestPrecedence: a full method name wins over its service prefix, whichever
+// of Methods and Public holds each.
+func TestPrecedence(t *testing.T) {
+	g, err := grpcauth.New(grpcauth.Config{
+		Validator: &testValidator{},
+		Methods: map[string][]string{
+			"/grpc.health.v1.Health/Check": {"test:read"}, // protected inside a public service
+			"/pkg.Orders/":                 {"test:write"},
+		},
+		Public: []string{grpcauth.HealthService, "/pkg.Orders/Ping"}, // public inside a protected service
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		method  string
+		auth    []string
+		code    codes.Code
+		subject string // "" for no principal
+	}{
+		{"/grpc.health.v1.Health/Check", nil, codes.Unauthenticated, ""},
+		{"/grpc.health.v1.Health/Check", []string{"Bearer " + tokRead}, codes.OK, "alice"},
+		{"/grpc.health.v1.Health/Watch", nil, codes.OK, ""},
+		{"/pkg.Orders/Ping", nil, codes.OK, ""},
+		{"/pkg.Orders/Ping", []string{"Bearer " + tokWrite}, codes.OK, ""}, // public: the token is ignored
+		{"/pkg.Orders/Get", nil, codes.Unauthenticated, ""},
+		{"/pkg.Orders/Get", []string{"Bearer " + tokWrite}, codes.OK, "bob"},
+		{"/pkg.Orders/Get/x", []string{"Bearer " + tokWrite}, codes.PermissionDenied, ""}, // not a method of the service
+		{"/pkg.OrdersX/Get", []string{"Bearer " + tokWrite}, codes.PermissionDenied, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+strings.Join(tt.auth, ","), func(t *testing.T) {
+			p, err := callDirect(g, tt.method, tt.auth...)
+			if status.Code(err) != tt.code {
+				t.Fatalf("got %v, want %v", err, tt.code)
+			}
+			if got := subjectOf(p); got != tt.subject {
+				t.Errorf("handler saw %q, want %q", got, tt.subject)
+			}
+		})
+	}
+}
+
+func subjectOf(p *tollgate.Principal) string {
+	if p == nil {
+		return ""
+	}
+	return p.Subject()
+}
+
+// TestRejectEventRedaction: a custom validator's error reaches the observer
+// intact, unless its text quotes the token.
+func TestRejectEventRedaction(t *testing.T) {
+	errUpstream := errors.New("upstream: connection refused")
+	tests := []struct {
+		name     string
+		err      error
+		keepsErr bool
+		check    string
+	}{
+		{"plain error", errUpstream, true, ""},
+		{"plain error quoting the token", errors.New("cannot parse " + tokLeaky), false, ""},
+		{"tollgate error", &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "aud", Err: errUpstream}, true, "aud"},
+		{"tollgate error quoting the token", &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "aud", Detail: "bad " + tokLeaky, Err: errUpstream}, false, "aud"},
+		{"token as Check", &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: tokLeaky}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ev events
+			g, err := grpcauth.New(grpcauth.Config{
+				Validator: tollgate.ValidatorFunc(func(context.Context, string) (*tollgate.Principal, error) { return nil, tt.err }),
+				Methods:   map[string][]string{mEmpty: nil},
+				Observer:  ev.observer(),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := callDirect(g, mEmpty, "Bearer "+tokLeaky); status.Code(err) != codes.Unauthenticated {
+				t.Fatalf("got %v, want Unauthenticated", err)
+			}
+			_, rejects := ev.snapshot()
+			if len(rejects) != 1 {
+				t.Fatalf("%d reject events", len(rejects))
+			}
+			e := rejects[0].Err
+			if strings.Contains(e.Error(), tokLeaky) {
+				t.Errorf("event %q quotes the token", e.Error())
+			}
+			if !errors.Is(e, tollgate.ErrInvalidToken) || e.Check != tt.check {
+				t.Errorf("event %v, want kind invalid token and check %q", e, tt.check)
+			}
+			if errors.Is(e, errUpstream) != tt.keepsErr {
+				t.Errorf("event %v: keeps the cause = %v, want %v", e, !tt.keepsErr, tt.keepsErr)
 			}
 		})
 	}
