@@ -3,10 +3,14 @@ package grpcauth_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/grpcauth"
+	"github.com/tollgate/tollgate/jwks"
+	"github.com/tollgate/tollgate/oauthtest"
+	"github.com/tollgate/tollgate/validator"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -20,17 +24,21 @@ import (
 // A server protects its service with a Guard and leaves the health service
 // open; handlers read the caller with tollgate.FromContext.
 func Example() {
+	as := oauthtest.NewServer() // the authorization server
+	defer as.Close()
 	// Any tollgate.Validator does: the JWT validator, the introspection
-	// client or a cache around them. This one knows a single token.
-	validator := tollgate.ValidatorFunc(func(_ context.Context, token string) (*tollgate.Principal, error) {
-		if token != "reader-token" {
-			return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "signature"}
-		}
-		return tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "alice", Scopes: tollgate.ParseScopes("test:read")}), nil
-	})
+	// client or a cache around them.
+	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
+		Issuer:    as.Issuer(),
+		Audiences: []string{as.Audience()},
+		Keys:      exampleKeys(as),
+	}}})
+	if err != nil {
+		panic(err)
+	}
 
 	guard, err := grpcauth.New(grpcauth.Config{
-		Validator: validator,
+		Validator: v,
 		Methods: map[string][]string{
 			"/grpc.testing.TestService/":          {"test:read"},  // every method of the service...
 			"/grpc.testing.TestService/UnaryCall": {"test:write"}, // ...but this one
@@ -61,8 +69,10 @@ func Example() {
 	defer conn.Close()
 	client := testpb.NewTestServiceClient(conn)
 	ctx := context.Background()
-	reader := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer reader-token")
-	forged := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer forged-token")
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}})
+	reader := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	forgedToken := as.JWT(oauthtest.TokenOptions{Subject: "alice", Key: oauthtest.NewKey("RS256")})
+	forged := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+forgedToken)
 
 	var header metadata.MD
 	_, err = client.EmptyCall(reader, &testpb.Empty{}, grpc.Header(&header))
@@ -96,4 +106,23 @@ func ExampleStatusError() {
 	}
 	// Output:
 	// PermissionDenied tollgate: permission denied (scope): requires orders:refund
+}
+
+// exampleKeys fetches the authorization server's JWK Set once. Production
+// code uses a *jwks.Set, which also refreshes it and follows key rotations.
+func exampleKeys(as *oauthtest.Server) validator.KeySet {
+	resp, err := as.Client().Get(as.JWKSURL())
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		panic(err)
+	}
+	keys, _, err := jwks.ParseSet(body, 100)
+	if err != nil {
+		panic(err)
+	}
+	return staticKeys{keys: keys}
 }

@@ -145,7 +145,7 @@ func checkRejection(t *testing.T, err error, rejects []tollgate.RejectEvent, wan
 	if want.msg != "" && st.Message() != want.msg {
 		t.Errorf("message %q, want %q", st.Message(), want.msg)
 	}
-	for _, tok := range allTokens {
+	for _, tok := range allTokens() {
 		if strings.Contains(st.Message(), tok) {
 			t.Errorf("status message %q contains a token", st.Message())
 		}
@@ -154,7 +154,7 @@ func checkRejection(t *testing.T, err error, rejects []tollgate.RejectEvent, wan
 		t.Fatalf("%d reject events, want 1", len(rejects))
 	}
 	e := rejects[0].Err
-	for _, tok := range allTokens {
+	for _, tok := range allTokens() {
 		if strings.Contains(e.Error(), tok) {
 			t.Errorf("reject event %q contains a token", e.Error())
 		}

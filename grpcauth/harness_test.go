@@ -7,9 +7,13 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/grpcauth"
+	"github.com/tollgate/tollgate/jwks"
+	"github.com/tollgate/tollgate/oauthtest"
+	"github.com/tollgate/tollgate/validator"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -20,48 +24,107 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 )
 
+// downIssuer is a second issuer the validator trusts, whose keys could
+// never be loaded: its tokens get ErrUnavailable.
+const downIssuer = "https://down.example.test"
+
+// Tokens minted by oauthtest in TestMain, and validated by tollgate's JWT
+// validator.
+var (
+	tokRead        string // scope test:read
+	tokWrite       string // scopes test:read test:write
+	tokNoScope     string // no scope
+	tokExpired     string // ErrExpired (exp)
+	tokForged      string // signed by a foreign key under the AS's kid: ErrInvalidToken (signature)
+	tokUnavailable string // from downIssuer: ErrUnavailable (jwks)
+	jwtValidator   *validator.Validator
+)
+
+// Tokens for which testValidator plays a badly written custom validator.
+const (
+	tokLeaky     = "Y3VzdG9tLWxlYWt5.bGVha3k.c2lnLWxlYWt5"            // a plain error quoting the token
+	tokNil       = "Y3VzdG9tLW5pbA.bmls.c2lnLW5pbA"                   // (nil, nil)
+	tokCheckLeak = "Y3VzdG9tLWNoZWNr.Y2hlY2tsZWFr.c2lnLWNoZWNrbGVhaw" // the token smuggled into Check
+)
+
+func allTokens() []string {
+	return []string{tokRead, tokWrite, tokNoScope, tokExpired, tokForged, tokUnavailable, tokLeaky, tokNil, tokCheckLeak}
+}
+
 func TestMain(m *testing.M) {
+	// The authorization server only mints: its key goes to the validator
+	// directly, so the server can be closed before the tests run.
+	as := oauthtest.NewServer()
+	signing := as.SigningKey()
+	key, err := jwks.NewKey(signing.ID(), signing.Algorithm(), signing.Public())
+	if err != nil {
+		panic(err)
+	}
+	jwtValidator, err = validator.New(validator.Config{Issuers: []validator.Issuer{
+		{Issuer: as.Issuer(), Audiences: []string{as.Audience()}, Keys: staticKeys{keys: []*jwks.Key{key}}},
+		{Issuer: downIssuer, Audiences: []string{as.Audience()}, Keys: staticKeys{err: &tollgate.Error{
+			Kind: tollgate.ErrUnavailable, Check: "jwks", Detail: "keys never loaded"}}},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	scoped := func(sub string, scopes ...string) oauthtest.TokenOptions {
+		return oauthtest.TokenOptions{Subject: sub, Scopes: scopes}
+	}
+	tokRead = as.JWT(scoped("alice", "test:read"))
+	tokWrite = as.JWT(scoped("bob", "test:read", "test:write"))
+	tokNoScope = as.JWT(scoped("carol"))
+	expired := scoped("alice", "test:read")
+	expired.Lifetime = -time.Hour
+	tokExpired = as.JWT(expired)
+	forged := scoped("mallory", "test:read", "test:write")
+	forged.Key = oauthtest.NewKey(signing.Algorithm()).WithID(signing.ID())
+	tokForged = as.JWT(forged)
+	down := scoped("alice", "test:read")
+	down.Claims = map[string]any{"iss": downIssuer}
+	tokUnavailable = as.JWT(down)
+	as.Close()
+
 	goleak.VerifyTestMain(m)
 }
 
-// Tokens the test validator knows. They look like JWTs so that a test can
-// search status messages and events for them.
-const (
-	tokRead        = "eyJhbGciOiJSUzI1NiJ9.cmVhZA.c2lnLXJlYWQ"              // scope test:read
-	tokWrite       = "eyJhbGciOiJSUzI1NiJ9.d3JpdGU.c2lnLXdyaXRl"            // scopes test:read test:write
-	tokNoScope     = "eyJhbGciOiJSUzI1NiJ9.bm9zY29wZQ.c2lnLW5vc2NvcGU"      // no scope
-	tokExpired     = "eyJhbGciOiJSUzI1NiJ9.ZXhwaXJlZA.c2lnLWV4cGlyZWQ"      // ErrExpired
-	tokUnavailable = "eyJhbGciOiJSUzI1NiJ9.dW5hdmFpbGFibGU.c2lnLWRvd24"     // ErrUnavailable
-	tokForged      = "eyJhbGciOiJSUzI1NiJ9.Zm9yZ2Vk.c2lnLWZvcmdlZA"         // ErrInvalidToken (signature)
-	tokLeaky       = "eyJhbGciOiJSUzI1NiJ9.bGVha3k.c2lnLWxlYWt5"            // plain error quoting the token
-	tokNil         = "eyJhbGciOiJSUzI1NiJ9.bmls.c2lnLW5pbA"                 // (nil, nil): broken validator
-	tokCheckLeak   = "eyJhbGciOiJSUzI1NiJ9.Y2hlY2tsZWFr.c2lnLWNoZWNrbGVhaw" // token smuggled into Check
-)
+// staticKeys is a validator.KeySet holding fixed keys, or failing with err.
+type staticKeys struct {
+	keys []*jwks.Key
+	err  error
+}
 
-var allTokens = []string{tokRead, tokWrite, tokNoScope, tokExpired, tokUnavailable, tokForged, tokLeaky, tokNil, tokCheckLeak}
+func (s staticKeys) Lookup(_ context.Context, kid string) ([]*jwks.Key, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	var found []*jwks.Key
+	for _, k := range s.keys {
+		if k.ID() == kid {
+			found = append(found, k)
+		}
+	}
+	if len(found) == 0 {
+		return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "kid", Detail: "no key with this kid"}
+	}
+	return found, nil
+}
 
-// testValidator stands in for the JWT validator: it returns real principals
-// and the errors the real validators return, and counts its calls.
+func (s staticKeys) Keys(context.Context) ([]*jwks.Key, error) { return s.keys, s.err }
+
+// testValidator is tollgate's JWT validator, except for three tokens for
+// which it misbehaves as a careless custom validator might. It counts its
+// calls.
 type testValidator struct {
 	mu    sync.Mutex
 	calls int
 }
 
-func (v *testValidator) Validate(_ context.Context, token string) (*tollgate.Principal, error) {
+func (v *testValidator) Validate(ctx context.Context, token string) (*tollgate.Principal, error) {
 	v.mu.Lock()
 	v.calls++
 	v.mu.Unlock()
 	switch token {
-	case tokRead:
-		return principal("alice", "test:read"), nil
-	case tokWrite:
-		return principal("bob", "test:read", "test:write"), nil
-	case tokNoScope:
-		return principal("carol"), nil
-	case tokExpired:
-		return nil, &tollgate.Error{Kind: tollgate.ErrExpired, Check: "exp", Detail: "expired 3m0s ago"}
-	case tokUnavailable:
-		return nil, &tollgate.Error{Kind: tollgate.ErrUnavailable, Check: "jwks", Detail: "keys never loaded"}
 	case tokLeaky:
 		return nil, errors.New("cannot parse token " + token)
 	case tokNil:
@@ -69,7 +132,7 @@ func (v *testValidator) Validate(_ context.Context, token string) (*tollgate.Pri
 	case tokCheckLeak:
 		return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: token, Detail: token}
 	}
-	return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "signature"}
+	return jwtValidator.Validate(ctx, token)
 }
 
 func (v *testValidator) Calls() int {

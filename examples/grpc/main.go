@@ -107,9 +107,9 @@ type call struct {
 }
 
 func callAll(ctx context.Context, out io.Writer, conn *grpc.ClientConn, as *oauthtest.Server) error {
-	reader := "Bearer " + mint(as, oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}})
-	writer := "Bearer " + mint(as, oauthtest.TokenOptions{Subject: "bob", Scopes: []string{"test:read", "test:write"}})
-	expired := "Bearer " + mint(as, oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}, Lifetime: -oneHour})
+	reader := "Bearer " + as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}})
+	writer := "Bearer " + as.JWT(oauthtest.TokenOptions{Subject: "bob", Scopes: []string{"test:read", "test:write"}})
+	expired := "Bearer " + as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}, Lifetime: -oneHour})
 	forged := "Bearer " + forge(as)
 
 	calls := []call{

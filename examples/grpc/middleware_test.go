@@ -74,8 +74,8 @@ func TestMiddlewareAuth(t *testing.T) {
 	}
 	defer stop()
 
-	reader := "Bearer " + mint(as, oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}})
-	writer := "Bearer " + mint(as, oauthtest.TokenOptions{Subject: "bob", Scopes: []string{"test:read", "test:write"}})
+	reader := "Bearer " + as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}})
+	writer := "Bearer " + as.JWT(oauthtest.TokenOptions{Subject: "bob", Scopes: []string{"test:read", "test:write"}})
 	tests := []struct {
 		name string
 		auth []string
@@ -127,7 +127,7 @@ func Example_goGRPCMiddleware() {
 	}
 	defer stop()
 
-	token := mint(as, oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}})
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"test:read"}})
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
 	fmt.Println(emptyCall(ctx, conn))
 	_, err = unaryCall(ctx, conn)

@@ -2,75 +2,91 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
+	"github.com/tollgate/tollgate/validator"
 )
 
 const oneHour = time.Hour
 
-// newValidator returns the validator the service uses and a func that
-// releases it.
-//
-// Stand-in: tollgate's JWT validator and introspection client are not merged
-// yet, so this asks the authorization server's RFC 7662 introspection
-// endpoint about each token, in the fewest lines that stay safe (timeout,
-// bounded read, every failure a tollgate error). Replace it with
-// validator.New or introspect.New once they exist; grpcauth takes any
-// tollgate.Validator.
+// newValidator returns tollgate's JWT validator for the tokens of as, and a
+// func that releases it.
 func newValidator(as *oauthtest.Server) (tollgate.Validator, func(), error) {
-	client := *as.Client()
-	client.Timeout = 5 * time.Second
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	v := tollgate.ValidatorFunc(func(ctx context.Context, token string) (*tollgate.Principal, error) {
-		form := url.Values{"token": {token}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, as.IntrospectionURL(), strings.NewReader(form.Encode()))
-		if err != nil {
-			return nil, &tollgate.Error{Kind: tollgate.ErrUnavailable, Check: "introspection", Detail: "cannot build request"}
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(oauthtest.DefaultClientID, oauthtest.DefaultClientSecret)
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, &tollgate.Error{Kind: tollgate.ErrUnavailable, Check: "introspection", Err: err}
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, &tollgate.Error{Kind: tollgate.ErrUnavailable, Check: "introspection", Detail: fmt.Sprintf("status %d", resp.StatusCode)}
-		}
-		var ans struct {
-			Active   bool   `json:"active"`
-			Subject  string `json:"sub"`
-			ClientID string `json:"client_id"`
-			Scope    string `json:"scope"`
-			Exp      int64  `json:"exp"`
-		}
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ans); err != nil {
-			return nil, &tollgate.Error{Kind: tollgate.ErrUnavailable, Check: "introspection", Detail: "unreadable answer"}
-		}
-		if !ans.Active {
-			return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "active", Detail: "token not active"}
-		}
-		return tollgate.NewPrincipal(tollgate.PrincipalInfo{
-			Subject:   ans.Subject,
-			ClientID:  ans.ClientID,
-			Scopes:    tollgate.ParseScopes(ans.Scope),
-			ExpiresAt: time.Unix(ans.Exp, 0),
-			Kind:      tollgate.KindOpaque,
-		}), nil
-	})
-	return v, client.CloseIdleConnections, nil
+	keys, err := fetchKeys(as)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
+		Issuer:    as.Issuer(),
+		Audiences: []string{as.Audience()},
+		Keys:      keys,
+	}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, func() { _ = v.Close() }, nil
 }
 
-// mint returns a token for o that newValidator accepts.
-func mint(as *oauthtest.Server, o oauthtest.TokenOptions) string { return as.Opaque(o) }
+// fetchKeys fetches the authorization server's JWK Set once. A long-running
+// service uses a *jwks.Set instead, which refreshes the keys in the
+// background and follows rotations.
+func fetchKeys(as *oauthtest.Server) (validator.KeySet, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, as.JWKSURL(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := as.Client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("jwks: status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	keys, _, err := jwks.ParseSet(body, 100)
+	if err != nil {
+		return nil, err
+	}
+	return fixedKeys(keys), nil
+}
 
-// forge returns a token the authorization server never issued.
-func forge(*oauthtest.Server) string { return "Zm9yZ2VkLXRva2VuLW5vdC1pc3N1ZWQtYnktdGhlLWFz" }
+// fixedKeys is a validator.KeySet that never changes.
+type fixedKeys []*jwks.Key
+
+func (ks fixedKeys) Lookup(_ context.Context, kid string) ([]*jwks.Key, error) {
+	var found []*jwks.Key
+	for _, k := range ks {
+		if k.ID() == kid {
+			found = append(found, k)
+		}
+	}
+	if len(found) == 0 {
+		return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "kid", Detail: "no key with this kid"}
+	}
+	return found, nil
+}
+
+func (ks fixedKeys) Keys(context.Context) ([]*jwks.Key, error) { return ks, nil }
+
+// forge returns a token that names the server's key but is signed by
+// another one.
+func forge(as *oauthtest.Server) string {
+	k := as.SigningKey()
+	return as.JWT(oauthtest.TokenOptions{
+		Subject: "mallory",
+		Scopes:  []string{"test:read", "test:write"},
+		Key:     oauthtest.NewKey(k.Algorithm()).WithID(k.ID()),
+	})
+}
