@@ -3,7 +3,6 @@ package grpcauth_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 
 	"github.com/tollgate/tollgate"
@@ -26,12 +25,20 @@ import (
 func Example() {
 	as := oauthtest.NewServer() // the authorization server
 	defer as.Close()
+	keys, err := jwks.New(jwks.Config{URL: as.JWKSURL()})
+	if err != nil {
+		panic(err)
+	}
+	defer keys.Close()
+	if err := keys.Start(context.Background()); err != nil {
+		panic(err)
+	}
 	// Any tollgate.Validator does: the JWT validator, the introspection
 	// client or a cache around them.
 	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
 		Issuer:    as.Issuer(),
 		Audiences: []string{as.Audience()},
-		Keys:      exampleKeys(as),
+		Keys:      keys,
 	}}})
 	if err != nil {
 		panic(err)
@@ -106,23 +113,4 @@ func ExampleStatusError() {
 	}
 	// Output:
 	// PermissionDenied tollgate: permission denied (scope): requires orders:refund
-}
-
-// exampleKeys fetches the authorization server's JWK Set once. Production
-// code uses a *jwks.Set, which also refreshes it and follows key rotations.
-func exampleKeys(as *oauthtest.Server) validator.KeySet {
-	resp, err := as.Client().Get(as.JWKSURL())
-	if err != nil {
-		panic(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		panic(err)
-	}
-	keys, _, err := jwks.ParseSet(body, 100)
-	if err != nil {
-		panic(err)
-	}
-	return staticKeys{keys: keys}
 }

@@ -3,8 +3,11 @@ package grpcauth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -24,10 +27,6 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 )
 
-// downIssuer is a second issuer the validator trusts, whose keys could
-// never be loaded: its tokens get ErrUnavailable.
-const downIssuer = "https://down.example.test"
-
 // Tokens minted by oauthtest in TestMain, and validated by tollgate's JWT
 // validator.
 var (
@@ -36,7 +35,7 @@ var (
 	tokNoScope     string // no scope
 	tokExpired     string // ErrExpired (exp)
 	tokForged      string // signed by a foreign key under the AS's kid: ErrInvalidToken (signature)
-	tokUnavailable string // from downIssuer: ErrUnavailable (jwks)
+	tokUnavailable string // from an issuer whose JWKS endpoint fails: ErrUnavailable (jwks)
 	jwtValidator   *validator.Validator
 )
 
@@ -52,22 +51,43 @@ func allTokens() []string {
 }
 
 func TestMain(m *testing.M) {
-	// The authorization server only mints: its key goes to the validator
-	// directly, so the server can be closed before the tests run.
+	code := runTests(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// runTests runs the tests against two authorization servers: one that
+// works, and one whose JWK Set endpoint fails, so that its tokens cannot be
+// decided. The validator fetches both key sets with jwks.
+func runTests(m *testing.M) int {
 	as := oauthtest.NewServer()
-	signing := as.SigningKey()
-	key, err := jwks.NewKey(signing.ID(), signing.Algorithm(), signing.Public())
+	defer as.Close()
+	down := oauthtest.NewServer()
+	defer down.Close()
+	down.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Status: http.StatusServiceUnavailable})
+
+	var issuers []validator.Issuer
+	for _, s := range []*oauthtest.Server{as, down} {
+		set, err := jwks.New(jwks.Config{URL: s.JWKSURL(), HTTPClient: s.Client()})
+		if err != nil {
+			panic(err)
+		}
+		defer set.Close()
+		_ = set.Start(context.Background()) // fails for down, which is the point
+		issuers = append(issuers, validator.Issuer{Issuer: s.Issuer(), Audiences: []string{s.Audience()}, Keys: set})
+	}
+	var err error
+	jwtValidator, err = validator.New(validator.Config{Issuers: issuers})
 	if err != nil {
 		panic(err)
 	}
-	jwtValidator, err = validator.New(validator.Config{Issuers: []validator.Issuer{
-		{Issuer: as.Issuer(), Audiences: []string{as.Audience()}, Keys: staticKeys{keys: []*jwks.Key{key}}},
-		{Issuer: downIssuer, Audiences: []string{as.Audience()}, Keys: staticKeys{err: &tollgate.Error{
-			Kind: tollgate.ErrUnavailable, Check: "jwks", Detail: "keys never loaded"}}},
-	}})
-	if err != nil {
-		panic(err)
-	}
+	defer jwtValidator.Close()
+
 	scoped := func(sub string, scopes ...string) oauthtest.TokenOptions {
 		return oauthtest.TokenOptions{Subject: sub, Scopes: scopes}
 	}
@@ -77,40 +97,13 @@ func TestMain(m *testing.M) {
 	expired := scoped("alice", "test:read")
 	expired.Lifetime = -time.Hour
 	tokExpired = as.JWT(expired)
+	signing := as.SigningKey()
 	forged := scoped("mallory", "test:read", "test:write")
 	forged.Key = oauthtest.NewKey(signing.Algorithm()).WithID(signing.ID())
 	tokForged = as.JWT(forged)
-	down := scoped("alice", "test:read")
-	down.Claims = map[string]any{"iss": downIssuer}
-	tokUnavailable = as.JWT(down)
-	as.Close()
-
-	goleak.VerifyTestMain(m)
+	tokUnavailable = down.JWT(scoped("alice", "test:read"))
+	return m.Run()
 }
-
-// staticKeys is a validator.KeySet holding fixed keys, or failing with err.
-type staticKeys struct {
-	keys []*jwks.Key
-	err  error
-}
-
-func (s staticKeys) Lookup(_ context.Context, kid string) ([]*jwks.Key, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	var found []*jwks.Key
-	for _, k := range s.keys {
-		if k.ID() == kid {
-			found = append(found, k)
-		}
-	}
-	if len(found) == 0 {
-		return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "kid", Detail: "no key with this kid"}
-	}
-	return found, nil
-}
-
-func (s staticKeys) Keys(context.Context) ([]*jwks.Key, error) { return s.keys, s.err }
 
 // testValidator is tollgate's JWT validator, except for three tokens for
 // which it misbehaves as a careless custom validator might. It counts its
