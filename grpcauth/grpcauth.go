@@ -78,6 +78,7 @@ type Guard struct {
 	rules     map[string]rule
 	observer  tollgate.Observer
 	now       func() time.Time
+	timed     bool // an observer wants durations
 }
 
 // rule is what the policy says about one method or service.
@@ -105,6 +106,7 @@ func New(cfg Config) (*Guard, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	g.timed = cfg.Observer.OnAccept != nil || cfg.Observer.OnReject != nil
 	for name, scopes := range cfg.Methods {
 		if err := checkMethodName(name); err != nil {
 			return nil, fmt.Errorf("grpcauth: Config.Methods: %w", err)
@@ -179,7 +181,10 @@ func (g *Guard) lookup(fullMethod string) (rule, bool) {
 // gets, or a gRPC status error. The context carries the principal unless the
 // method is public, in which case it is ctx itself and public is true.
 func (g *Guard) authorize(ctx context.Context, fullMethod string) (_ context.Context, public bool, err error) {
-	start := g.now()
+	var start time.Time
+	if g.timed {
+		start = g.now()
+	}
 	r, ok := g.lookup(fullMethod)
 	if !ok {
 		return nil, false, g.reject(ctx, start, &tollgate.Error{
