@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
@@ -12,9 +13,9 @@ import (
 
 const oneHour = time.Hour
 
-// newValidator returns tollgate's JWT validator for the tokens of as, with
-// the server's keys fetched (and kept fresh) by a jwks.Set, and a func that
-// stops the set.
+// newValidator returns what a production service would use for the tokens
+// of as: the server's keys fetched and kept fresh by a jwks.Set, tollgate's
+// JWT validator, and the cache in front of it; and a func that stops them.
 func newValidator(as *oauthtest.Server) (tollgate.Validator, func(), error) {
 	keys, err := jwks.New(jwks.Config{URL: as.JWKSURL()}) // plain http: allowed on loopback only
 	if err != nil {
@@ -35,7 +36,14 @@ func newValidator(as *oauthtest.Server) (tollgate.Validator, func(), error) {
 		_ = keys.Close()
 		return nil, nil, err
 	}
-	return v, func() { _ = v.Close(); _ = keys.Close() }, nil
+	// A cache in front of the validator makes a token seen again cost a hash
+	// and a map read; the generation drops entries when a key is withdrawn.
+	c, err := cache.New(v, cache.Config{Name: "jwt", Generation: v.Generation})
+	if err != nil {
+		_ = keys.Close()
+		return nil, nil, err
+	}
+	return c, func() { _ = c.Close(); _ = v.Close(); _ = keys.Close() }, nil
 }
 
 // forge returns a token that names the server's key but is signed by
