@@ -7,7 +7,6 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/grpcauth"
-	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 	"google.golang.org/grpc"
@@ -25,24 +24,17 @@ import (
 func Example() {
 	as := oauthtest.NewServer() // the authorization server
 	defer as.Close()
-	keys, err := jwks.New(jwks.Config{URL: as.JWKSURL()})
-	if err != nil {
-		panic(err)
-	}
-	defer keys.Close()
-	if err := keys.Start(context.Background()); err != nil {
-		panic(err)
-	}
-	// Any tollgate.Validator does: the JWT validator, the introspection
-	// client or a cache around them.
+	// Any tollgate.Validator does: the JWT validator (which finds the
+	// issuer's keys by discovery and caches its results), the introspection
+	// client, a user's own.
 	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
 		Issuer:    as.Issuer(),
 		Audiences: []string{as.Audience()},
-		Keys:      keys,
 	}}})
 	if err != nil {
 		panic(err)
 	}
+	defer v.Close()
 
 	guard, err := grpcauth.New(grpcauth.Config{
 		Validator: v,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/grpcauth"
-	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 	"go.uber.org/goleak"
@@ -63,7 +62,7 @@ func TestMain(m *testing.M) {
 
 // runTests runs the tests against two authorization servers: one that
 // works, and one whose JWK Set endpoint fails, so that its tokens cannot be
-// decided. The validator fetches both key sets with jwks.
+// decided. The validator finds both key sets by discovery and fetches them.
 func runTests(m *testing.M) int {
 	as := oauthtest.NewServer()
 	defer as.Close()
@@ -71,22 +70,21 @@ func runTests(m *testing.M) int {
 	defer down.Close()
 	down.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Status: http.StatusServiceUnavailable})
 
-	var issuers []validator.Issuer
-	for _, s := range []*oauthtest.Server{as, down} {
-		set, err := jwks.New(jwks.Config{URL: s.JWKSURL(), HTTPClient: s.Client()})
-		if err != nil {
-			panic(err)
-		}
-		defer set.Close()
-		_ = set.Start(context.Background()) // fails for down, which is the point
-		issuers = append(issuers, validator.Issuer{Issuer: s.Issuer(), Audiences: []string{s.Audience()}, Keys: set})
-	}
 	var err error
-	jwtValidator, err = validator.New(validator.Config{Issuers: issuers})
+	jwtValidator, err = validator.New(validator.Config{
+		Issuers: []validator.Issuer{
+			{Issuer: as.Issuer(), Audiences: []string{as.Audience()}},
+			{Issuer: down.Issuer(), Audiences: []string{down.Audience()}},
+		},
+		// Every test call is validated for real; the benchmarks put
+		// tollgate's cache in front explicitly.
+		DisableCache: true,
+	})
 	if err != nil {
 		panic(err)
 	}
 	defer jwtValidator.Close()
+	_ = jwtValidator.Start(context.Background()) // fails for down, which is the point
 
 	scoped := func(sub string, scopes ...string) oauthtest.TokenOptions {
 		return oauthtest.TokenOptions{Subject: sub, Scopes: scopes}

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
-	"github.com/tollgate/tollgate/cache"
-	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 )
@@ -14,36 +12,26 @@ import (
 const oneHour = time.Hour
 
 // newValidator returns what a production service would use for the tokens
-// of as: the server's keys fetched and kept fresh by a jwks.Set, tollgate's
-// JWT validator, and the cache in front of it; and a func that stops them.
+// of as: tollgate's JWT validator, which finds the issuer's keys by
+// discovery, keeps them fresh and caches its results; and a func that stops
+// it.
 func newValidator(as *oauthtest.Server) (tollgate.Validator, func(), error) {
-	keys, err := jwks.New(jwks.Config{URL: as.JWKSURL()}) // plain http: allowed on loopback only
-	if err != nil {
-		return nil, nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := keys.Start(ctx); err != nil {
-		_ = keys.Close()
-		return nil, nil, err
-	}
 	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
-		Issuer:    as.Issuer(),
+		Issuer:    as.Issuer(), // loopback: plain http is allowed there only
 		Audiences: []string{as.Audience()},
-		Keys:      keys,
 	}}})
 	if err != nil {
-		_ = keys.Close()
 		return nil, nil, err
 	}
-	// A cache in front of the validator makes a token seen again cost a hash
-	// and a map read; the generation drops entries when a key is withdrawn.
-	c, err := cache.New(v, cache.Config{Name: "jwt", Generation: v.Generation})
-	if err != nil {
-		_ = keys.Close()
+	// Load the keys before serving; a real service would keep serving (503
+	// for tokens) and report readiness with v.Ready() instead.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := v.Start(ctx); err != nil {
+		_ = v.Close()
 		return nil, nil, err
 	}
-	return c, func() { _ = c.Close(); _ = v.Close(); _ = keys.Close() }, nil
+	return v, func() { _ = v.Close() }, nil
 }
 
 // forge returns a token that names the server's key but is signed by
