@@ -136,7 +136,11 @@ func (c *Client) introspect(ctx context.Context, token string) (*tollgate.Princi
 		case c.sem <- struct{}{}:
 			defer func() { <-c.sem }()
 		case <-ctx.Done():
-			return nil, unavailable("introspection", "too many introspection calls in flight", ctx.Err())
+			err := unavailable("introspection", "too many introspection calls in flight", ctx.Err())
+			if c.s.Observer.OnIntrospectFailure != nil {
+				c.s.Observer.OnIntrospectFailure(ctx, tollgate.IntrospectEvent{Endpoint: ep, Err: err})
+			}
+			return nil, err
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.Timeout)

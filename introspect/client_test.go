@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -224,11 +226,14 @@ func TestRequest(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				var assertions []string
+				var wantAud string
 				runRequestCase(t, oauthtest.Client{ID: "rs-jwt", Key: k}, func(c *introspect.Config, as *oauthtest.Server) {
 					c.ClientID, c.ClientSecret, c.AuthMethod = "rs-jwt", "", introspect.PrivateKeyJWT
 					c.ClientKey = introspect.ClientKey{Signer: k.Private(), Algorithm: k.Algorithm(), KeyID: k.ID()}
+					wantAud = as.IntrospectionURL()
 					if withIssuer {
 						c.Issuer = as.Issuer()
+						wantAud = as.Issuer()
 					}
 				}, func(t *testing.T, h http.Header, f url.Values) {
 					if h.Get("Authorization") != "" || f.Has("client_secret") {
@@ -238,13 +243,42 @@ func TestRequest(t *testing.T) {
 						f.Get("client_id") != "rs-jwt" || strings.Count(f.Get("client_assertion"), ".") != 2 {
 						t.Errorf("form %v", f)
 					}
-					assertions = append(assertions, f.Get("client_assertion"))
+					a := f.Get("client_assertion")
+					assertions = append(assertions, a)
+					checkAssertion(t, a, k, wantAud)
 				})
 				if len(assertions) != 2 || assertions[0] == assertions[1] {
 					t.Error("assertions are reused; want a fresh one (new jti) per call")
 				}
 			})
 		}
+	}
+}
+
+// checkAssertion decodes a client assertion (its signature is the server's
+// business) and checks its header and claims: RFC 7523 section 3.
+func checkAssertion(t *testing.T, assertion string, k *oauthtest.Key, wantAud string) {
+	t.Helper()
+	parts := strings.Split(assertion, ".")
+	var hdr struct {
+		Alg, Kid, Typ string
+	}
+	var claims struct {
+		Iss, Sub, Aud, Jti string
+		Exp, Iat           int64
+	}
+	for i, dst := range []any{&hdr, &claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil || json.Unmarshal(b, dst) != nil {
+			t.Fatalf("segment %d of the assertion: %v", i, err)
+		}
+	}
+	if hdr.Alg != k.Algorithm() || hdr.Kid != k.ID() || hdr.Typ != "JWT" {
+		t.Errorf("header %+v", hdr)
+	}
+	if claims.Iss != "rs-jwt" || claims.Sub != "rs-jwt" || claims.Jti == "" || claims.Aud != wantAud ||
+		claims.Exp-claims.Iat != 60 {
+		t.Errorf("claims %+v", claims)
 	}
 }
 
