@@ -12,7 +12,9 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/introspect"
+	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
+	"github.com/tollgate/tollgate/validator"
 )
 
 // counting counts the tokens a validator is given.
@@ -26,8 +28,8 @@ func (c *counting) Validate(ctx context.Context, token string) (*tollgate.Princi
 	return c.next.Validate(ctx, token)
 }
 
-// fakeJWT stands for the JWT validator: it accepts the tokens in good and
-// rejects every other one, as a validator rejects a bad signature.
+// fakeJWT stands for a JWT validator where only routing matters: it accepts
+// the tokens in good and rejects every other one.
 func fakeJWT(good ...string) *counting {
 	return &counting{next: tollgate.ValidatorFunc(func(_ context.Context, token string) (*tollgate.Principal, error) {
 		for _, g := range good {
@@ -37,6 +39,38 @@ func fakeJWT(good ...string) *counting {
 		}
 		return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "signature", Detail: "fake JWT validator"}
 	})}
+}
+
+// staticKeys is a fixed validator.KeySet holding the server's signing key.
+type staticKeys []*jwks.Key
+
+func (s staticKeys) Lookup(_ context.Context, kid string) ([]*jwks.Key, error) {
+	for _, k := range s {
+		if k.ID() == kid {
+			return []*jwks.Key{k}, nil
+		}
+	}
+	return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "kid", Detail: "no key with this kid"}
+}
+
+func (s staticKeys) Keys(context.Context) ([]*jwks.Key, error) { return s, nil }
+
+// jwtValidator returns the real JWT validator for as's issuer, audience and
+// current signing key.
+func jwtValidator(t testing.TB, as *oauthtest.Server) *validator.Validator {
+	t.Helper()
+	sk := as.SigningKey()
+	k, err := jwks.NewKey(sk.ID(), sk.Algorithm(), sk.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
+		Issuer: as.Issuer(), Audiences: []string{as.Audience()}, Keys: staticKeys{k},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // jwtShaped builds header.payload.sig from a raw JSON payload.
@@ -75,17 +109,17 @@ func TestHybridRouting(t *testing.T) {
 		neither bool // rejected before either validator
 	}{
 		{"JWT of a configured issuer", goodJWT, true, nil, "", false},
-		{"failing JWT of a configured issuer", as.JWT(oauthtest.TokenOptions{Audience: []string{"https://other.example"}}), true, tollgate.ErrInvalidToken, "signature", false},
-		{"JWT of a foreign key", as.JWT(oauthtest.TokenOptions{Key: oauthtest.NewKey("ES256")}), true, tollgate.ErrInvalidToken, "signature", false},
+		{"failing JWT of a configured issuer", as.JWT(oauthtest.TokenOptions{Audience: []string{"https://other.example"}}), true, tollgate.ErrInvalidToken, "aud", false},
+		{"JWT of a foreign key", as.JWT(oauthtest.TokenOptions{Key: oauthtest.NewKey("ES256")}), true, tollgate.ErrInvalidToken, "kid", false},
 		{"unsecured JWT", strings.TrimSuffix(jwtShaped(`{"iss":"`+iss+`"}`), "c2ln"), true, tollgate.ErrInvalidToken, "signature", false},
 		{"escaped slashes in iss", jwtShaped(`{"sub":"a","iss":"` + escapedIss + `"}`), true, tollgate.ErrInvalidToken, "signature", false},
 		{"escaped member name", jwtShaped(`{"\u0069ss":"` + iss + `"}`), true, tollgate.ErrInvalidToken, "signature", false},
-		{"other iss first", jwtShaped(`{"iss":"https://evil.example","iss":"` + iss + `"}`), true, tollgate.ErrInvalidToken, "signature", false},
-		{"configured iss first", jwtShaped(`{"iss":"` + iss + `","iss":"https://evil.example"}`), true, tollgate.ErrInvalidToken, "signature", false},
+		{"other iss first", jwtShaped(`{"iss":"https://evil.example","iss":"` + iss + `"}`), true, tollgate.ErrInvalidToken, "claims", false},
+		{"configured iss first", jwtShaped(`{"iss":"` + iss + `","iss":"https://evil.example"}`), true, tollgate.ErrInvalidToken, "claims", false},
 		{"iss after nested values", jwtShaped(`{"a":{"b":[1,"}",{"iss":"x"}]},"c":"\"","iss":"` + iss + `"}`), true, tollgate.ErrInvalidToken, "signature", false},
-		{"malformed after iss", jwtShaped(`{"iss":"` + iss + `",`), true, tollgate.ErrInvalidToken, "signature", false},
-		{"padded payload", strings.Replace(jwtShaped(`{"iss":"`+iss+`"}x`), ".c2ln", "", 1) + "==.c2ln", true, tollgate.ErrInvalidToken, "signature", false},
-		{"standard alphabet", "eyJhbGciOiJFUzI1NiJ9." + base64.RawStdEncoding.EncodeToString([]byte(`{"iss":"`+iss+`","x":"??>>"}`)) + ".c2ln", true, tollgate.ErrInvalidToken, "signature", false},
+		{"malformed after iss", jwtShaped(`{"iss":"` + iss + `",`), true, tollgate.ErrInvalidToken, "claims", false},
+		{"padded payload", strings.Replace(jwtShaped(`{"iss":"`+iss+`"}x`), ".c2ln", "", 1) + "==.c2ln", true, tollgate.ErrInvalidToken, "format", false},
+		{"standard alphabet", "eyJhbGciOiJFUzI1NiJ9." + base64.RawStdEncoding.EncodeToString([]byte(`{"iss":"`+iss+`","x":"??>>"}`)) + ".c2ln", true, tollgate.ErrInvalidToken, "format", false},
 		{"opaque token", opaque, false, nil, "", false},
 		{"JWT of another issuer", as.JWT(oauthtest.TokenOptions{Claims: map[string]any{"iss": "https://other-as.example"}}), false, tollgate.ErrInvalidToken, "active", false},
 		{"issuer with a trailing slash", jwtShaped(`{"iss":"` + iss + `/"}`), false, tollgate.ErrInvalidToken, "active", false},
@@ -100,7 +134,7 @@ func TestHybridRouting(t *testing.T) {
 		{"oversized JWT", jwtShaped(`{"iss":"` + iss + `","x":"` + strings.Repeat("a", tollgate.DefaultHybridMaxTokenBytes) + `"}`), false, tollgate.ErrInvalidToken, "size", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			jwt := fakeJWT(goodJWT)
+			jwt := &counting{next: jwtValidator(t, as)}
 			intro := &counting{next: newIntrospection(t, as)}
 			h, err := tollgate.NewHybrid(tollgate.HybridConfig{JWT: jwt, JWTIssuers: []string{"https://unrelated.example", iss}, Introspection: intro})
 			if err != nil {
@@ -291,11 +325,19 @@ func ExampleNewHybrid() {
 	}
 	defer opaque.Close()
 
-	// Stands in for the JWT validator of package validator, configured for
-	// as.Issuer() and an audience that this JWT lacks.
-	jwts := tollgate.ValidatorFunc(func(context.Context, string) (*tollgate.Principal, error) {
-		return nil, &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "aud", Detail: "audience not accepted"}
-	})
+	// The JWT validator for the same issuer (its keys would usually be a
+	// *jwks.Set; a fixed set keeps the example short).
+	sk := as.SigningKey()
+	key, err := jwks.NewKey(sk.ID(), sk.Algorithm(), sk.Public())
+	if err != nil {
+		panic(err)
+	}
+	jwts, err := validator.New(validator.Config{Issuers: []validator.Issuer{{
+		Issuer: as.Issuer(), Audiences: []string{as.Audience()}, Keys: staticKeys{key},
+	}}})
+	if err != nil {
+		panic(err)
+	}
 
 	h, err := tollgate.NewHybrid(tollgate.HybridConfig{
 		JWT:           jwts,
@@ -310,12 +352,16 @@ func ExampleNewHybrid() {
 	p, err := h.Validate(ctx, as.Opaque(oauthtest.TokenOptions{Subject: "alice"}))
 	fmt.Println(p.Subject(), p.Kind(), err)
 
+	p, err = h.Validate(ctx, as.JWT(oauthtest.TokenOptions{Subject: "bob"}))
+	fmt.Println(p.Subject(), p.Kind(), err)
+
 	// A JWT of a configured issuer that fails locally is not introspected.
 	_, err = h.Validate(ctx, as.JWT(oauthtest.TokenOptions{Audience: []string{"https://other.example"}}))
 	fmt.Println(err)
 	fmt.Println("introspection calls:", as.Requests(oauthtest.EndpointIntrospection))
 	// Output:
 	// alice opaque <nil>
+	// bob jwt <nil>
 	// tollgate: invalid token (aud): audience not accepted
 	// introspection calls: 1
 }
