@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
 // Client validates opaque access tokens by asking the authorization server
@@ -49,15 +50,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := s.HTTPClient
 	if base == nil {
-		base, c.ownClient = newHTTPClient(), true
+		base, c.ownClient = netpolicy.NewClient(), true
 	}
 	// Introspection follows no redirect: it would resend the token and our
 	// credentials to wherever the redirect points.
-	c.httpClient = policyClient(base, noRedirects())
+	c.httpClient = netpolicy.Client(base, netpolicy.NoRedirects())
 	if c.endpoint == "" {
 		c.disc = &discovery{
 			issuer:    s.Issuer,
-			client:    policyClient(base, followSecure(s.InsecureAllowHTTP)),
+			client:    netpolicy.Client(base, netpolicy.FollowSecure(s.InsecureAllowHTTP)),
 			allowHTTP: s.InsecureAllowHTTP,
 			timeout:   s.Timeout,
 			now:       s.Now,
@@ -191,7 +192,7 @@ func (c *Client) call(ctx context.Context, ep, token string, ev *tollgate.Intros
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		switch {
-		case errors.Is(err, errRedirect):
+		case errors.Is(err, netpolicy.ErrRedirect):
 			return nil, unavailable("introspection", "the authorization server redirected; redirects are not followed", nil)
 		case ctx.Err() != nil:
 			return nil, unavailable("introspection", "no answer from the authorization server in time", ctx.Err())
@@ -213,9 +214,9 @@ func (c *Client) call(ctx context.Context, ep, token string, ev *tollgate.Intros
 		drain(resp)
 		return nil, unavailable("introspection", "the authorization server answered status "+strconv.Itoa(resp.StatusCode), nil)
 	}
-	body, err := readBody(resp, c.s.MaxResponseBytes)
+	body, err := netpolicy.ReadBody(resp, c.s.MaxResponseBytes)
 	if err != nil {
-		if errors.Is(err, errBodyTooLarge) {
+		if errors.Is(err, netpolicy.ErrBodyTooLarge) {
 			return nil, unavailable("introspection", "introspection answer too large", nil)
 		}
 		return nil, unavailable("introspection", "could not read the introspection answer", err)

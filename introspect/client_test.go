@@ -35,15 +35,6 @@ func newAS(cfg oauthtest.Config) *oauthtest.Server {
 	return oauthtest.New(cfg)
 }
 
-// closeInBubble closes an in-memory server once every handler has
-// finished. oauthtest's Close waits for hanging handlers with a WaitGroup
-// whose Add (in the handler) the race detector cannot order before that
-// Wait; letting the bubble settle first ends the handlers before Close.
-func closeInBubble(as *oauthtest.Server) {
-	synctest.Wait()
-	as.Close()
-}
-
 // config returns a Config for as with the default client's credentials.
 func config(as *oauthtest.Server) introspect.Config {
 	return introspect.Config{
@@ -436,7 +427,7 @@ func TestUnavailable(t *testing.T) {
 	t.Run("hang", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			as := newAS(oauthtest.Config{InMemory: true})
-			defer closeInBubble(as)
+			defer as.Close()
 			token := as.Opaque(oauthtest.TokenOptions{})
 			cfg := config(as)
 			cfg.Timeout = 3 * time.Second
@@ -457,7 +448,7 @@ func TestUnavailable(t *testing.T) {
 	t.Run("caller gives up", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			as := newAS(oauthtest.Config{InMemory: true})
-			defer closeInBubble(as)
+			defer as.Close()
 			as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Hang: true})
 			c := newClient(t, config(as))
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

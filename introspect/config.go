@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
 // AuthMethod is how the client authenticates to the introspection endpoint,
@@ -260,12 +261,12 @@ func (c Config) withDefaults() (settings, error) {
 		return s, errors.New("introspect: Issuer or Endpoint is required")
 	}
 	if c.Issuer != "" {
-		if _, err := checkURL(c.Issuer, c.InsecureAllowHTTP); err != nil {
+		if _, err := netpolicy.CheckURL(c.Issuer, c.InsecureAllowHTTP); err != nil {
 			return s, fmt.Errorf("introspect: Issuer: %w", err)
 		}
 	}
 	if c.Endpoint != "" {
-		if _, err := checkURL(c.Endpoint, c.InsecureAllowHTTP); err != nil {
+		if _, err := netpolicy.CheckURL(c.Endpoint, c.InsecureAllowHTTP); err != nil {
 			return s, fmt.Errorf("introspect: Endpoint: %w", err)
 		}
 	}

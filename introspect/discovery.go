@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
 // discoveryRetry is the least time between two failed discoveries: while the
@@ -149,7 +150,7 @@ func (d *discovery) fetch(ctx context.Context, u string) (string, int, error) {
 		drain(resp)
 		return "", resp.StatusCode, fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
 	}
-	body, err := readBody(resp, maxMetadataBytes)
+	body, err := netpolicy.ReadBody(resp, maxMetadataBytes)
 	if err != nil {
 		return "", resp.StatusCode, fmt.Errorf("GET %s: %w", u, err)
 	}
@@ -169,7 +170,7 @@ func (d *discovery) fetch(ctx context.Context, u string) (string, int, error) {
 	case ep == "":
 		return "", resp.StatusCode, fmt.Errorf("GET %s: no introspection_endpoint", u)
 	}
-	if _, err := checkURL(ep, d.allowHTTP); err != nil {
+	if _, err := netpolicy.CheckURL(ep, d.allowHTTP); err != nil {
 		return "", resp.StatusCode, fmt.Errorf("GET %s: introspection_endpoint: %w", u, err)
 	}
 	return ep, resp.StatusCode, nil
