@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
@@ -19,8 +20,8 @@ import (
 // active token becomes a [tollgate.Principal] of kind [tollgate.KindOpaque]
 // whose Claims are the introspection answer.
 //
-// Answers are cached (see [Config.CacheMaxTTL]) and concurrent requests for
-// the same token share one call. A Client is safe for concurrent use; Close
+// Answers are cached (see [Config.CacheMaxTTL]) through package cache, and
+// concurrent requests for the same token share one call. A Client is safe for concurrent use; Close
 // it when done.
 type Client struct {
 	s          settings
@@ -32,7 +33,8 @@ type Client struct {
 	sem        chan struct{} // nil: no limit
 	ck         checks
 
-	next tollgate.Validator // the cache, or introspect itself
+	cache *cache.Cache       // nil when caching is off
+	next  tollgate.Validator // the cache, or introspect itself
 }
 
 // New returns a Client configured by cfg, after checking it. It makes no
@@ -69,6 +71,24 @@ func New(cfg Config) (*Client, error) {
 		c.sem = make(chan struct{}, s.MaxConcurrent)
 	}
 	c.next = tollgate.ValidatorFunc(c.introspect)
+	if s.CacheMaxTTL > 0 || s.CacheNegativeTTL > 0 {
+		cc, err := cache.New(c.next, cache.Config{
+			Name:               "introspection",
+			MaxTTL:             s.CacheMaxTTL,
+			NegativeTTL:        s.CacheNegativeTTL,
+			MaxEntries:         s.CacheMaxEntries,
+			MaxNegativeEntries: s.CacheMaxNegativeEntries,
+			// Room for discovery (two documents) and the call itself; the
+			// semaphore wait fits in what discovery does not use.
+			CallTimeout: 3 * s.Timeout,
+			Now:         s.Now,
+			Observer:    s.Observer,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("introspect: cache: %w", err)
+		}
+		c.cache, c.next = cc, cc
+	}
 	return c, nil
 }
 
@@ -86,10 +106,14 @@ func (c *Client) Validate(ctx context.Context, token string) (*tollgate.Principa
 // client made its own HTTP client, its idle connections. Validate must not be
 // called after Close.
 func (c *Client) Close() error {
+	var err error
+	if c.cache != nil {
+		err = c.cache.Close()
+	}
 	if c.ownClient {
 		c.httpClient.CloseIdleConnections()
 	}
-	return nil
+	return err
 }
 
 // String describes the client without its secrets.

@@ -38,11 +38,12 @@ func newAS(cfg oauthtest.Config) *oauthtest.Server {
 // config returns a Config for as with the default client's credentials.
 func config(as *oauthtest.Server) introspect.Config {
 	return introspect.Config{
-		Endpoint:     as.IntrospectionURL(),
-		ClientID:     oauthtest.DefaultClientID,
-		ClientSecret: oauthtest.DefaultClientSecret,
-		HTTPClient:   as.Client(),
-		CacheMaxTTL:  -1,
+		Endpoint:         as.IntrospectionURL(),
+		ClientID:         oauthtest.DefaultClientID,
+		ClientSecret:     oauthtest.DefaultClientSecret,
+		HTTPClient:       as.Client(),
+		CacheMaxTTL:      -1, // the client itself; the cache has tests of its own below
+		CacheNegativeTTL: -1,
 	}
 }
 

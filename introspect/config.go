@@ -185,19 +185,26 @@ type Config struct {
 	Leeway time.Duration
 
 	// CacheMaxTTL bounds how long an active answer is served from the cache
-	// (default [DefaultCacheMaxTTL], 2 minutes; negative: no caching at
-	// all). An entry never outlives the token's "exp". This is the
+	// (default [DefaultCacheMaxTTL], 2 minutes; negative: active answers are
+	// not cached). An entry never outlives the token's "exp". This is the
 	// revocation latency: a token revoked at the authorization server is
 	// still accepted here until its entry runs out. Lower it for faster
 	// revocation at the cost of more calls to the authorization server.
+	//
+	// With CacheMaxTTL and CacheNegativeTTL both negative the client has no
+	// cache at all: every Validate is a call, and concurrent calls for one
+	// token are not coalesced. Do that only behind a cache of your own.
 	CacheMaxTTL time.Duration
 	// CacheNegativeTTL is how long a rejected token (inactive, expired,
 	// wrong audience...) is remembered (default 10s; negative: not at all).
 	// ErrUnavailable is never cached.
 	CacheNegativeTTL time.Duration
-	// CacheMaxEntries caps the cached active answers (default 10,000).
+	// CacheMaxEntries caps the cached active answers (default 10,000;
+	// negative: none cached).
 	CacheMaxEntries int
-	// CacheMaxNegativeEntries caps the cached rejections (default 10,000).
+	// CacheMaxNegativeEntries caps the cached rejections, separately, so
+	// that a flood of random tokens cannot push out good entries (default
+	// 10,000; negative: none cached).
 	CacheMaxNegativeEntries int
 
 	// Now is the clock (default time.Now).
