@@ -83,7 +83,7 @@ func newIntrospection(t *testing.T, as *oauthtest.Server) *introspect.Client {
 	t.Helper()
 	c, err := introspect.New(introspect.Config{
 		Endpoint: as.IntrospectionURL(), ClientID: oauthtest.DefaultClientID, ClientSecret: oauthtest.DefaultClientSecret,
-		HTTPClient: as.Client(), CacheMaxTTL: -1,
+		HTTPClient: as.Client(), DisableCache: true,
 	})
 	if err != nil {
 		t.Fatal(err)

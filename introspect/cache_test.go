@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/oauthtest"
 )
@@ -18,7 +19,7 @@ import (
 // cached returns the Config of a client with the default cache.
 func cached(as *oauthtest.Server) introspect.Config {
 	cfg := config(as)
-	cfg.CacheMaxTTL, cfg.CacheNegativeTTL = 0, 0
+	cfg.DisableCache = false
 	return cfg
 }
 
@@ -80,7 +81,7 @@ func TestCache(t *testing.T) {
 			as := newAS(oauthtest.Config{InMemory: true})
 			defer as.Close()
 			cfg := cached(as)
-			cfg.CacheMaxTTL = 10 * time.Second
+			cfg.Cache.MaxTTL = 10 * time.Second
 			c := newClient(t, cfg)
 			token := as.Opaque(oauthtest.TokenOptions{})
 			if _, err := c.Validate(context.Background(), token); err != nil {
@@ -136,7 +137,7 @@ func TestCache(t *testing.T) {
 			if calls(as) != 1 {
 				t.Errorf("%d calls, want 1", calls(as))
 			}
-			time.Sleep(introspect.DefaultCacheNegativeTTL)
+			time.Sleep(cache.DefaultNegativeTTL)
 			_, err := c.Validate(context.Background(), "unknown-token")
 			wantErr(t, err, tollgate.ErrInvalidToken, "active")
 			if calls(as) != 2 {
@@ -163,7 +164,7 @@ func TestCache(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			as := newAS(oauthtest.Config{InMemory: true})
 			defer as.Close()
-			c := newClient(t, config(as)) // both TTLs negative
+			c := newClient(t, config(as)) // DisableCache
 			token := as.Opaque(oauthtest.TokenOptions{})
 			for range 2 {
 				if _, err := c.Validate(context.Background(), token); err != nil {

@@ -20,9 +20,9 @@ import (
 // active token becomes a [tollgate.Principal] of kind [tollgate.KindOpaque]
 // whose Claims are the introspection answer.
 //
-// Answers are cached (see [Config.CacheMaxTTL]) through package cache, and
-// concurrent requests for the same token share one call. A Client is safe for concurrent use; Close
-// it when done.
+// Answers are cached through package cache (see [Config.Cache]), and
+// concurrent requests for the same token share one call. A Client is safe
+// for concurrent use; Close it when done.
 type Client struct {
 	s          settings
 	httpClient *http.Client
@@ -71,21 +71,10 @@ func New(cfg Config) (*Client, error) {
 		c.sem = make(chan struct{}, s.MaxConcurrent)
 	}
 	c.next = tollgate.ValidatorFunc(c.introspect)
-	if s.CacheMaxTTL > 0 || s.CacheNegativeTTL > 0 {
-		cc, err := cache.New(c.next, cache.Config{
-			Name:               "introspection",
-			MaxTTL:             s.CacheMaxTTL,
-			NegativeTTL:        s.CacheNegativeTTL,
-			MaxEntries:         s.CacheMaxEntries,
-			MaxNegativeEntries: s.CacheMaxNegativeEntries,
-			// Room for discovery (two documents) and the call itself; the
-			// semaphore wait fits in what discovery does not use.
-			CallTimeout: 3 * s.Timeout,
-			Now:         s.Now,
-			Observer:    s.Observer,
-		})
+	if !s.DisableCache {
+		cc, err := cache.New(c.next, s.Cache)
 		if err != nil {
-			return nil, fmt.Errorf("introspect: cache: %w", err)
+			return nil, fmt.Errorf("introspect: %w", err)
 		}
 		c.cache, c.next = cc, cc
 	}

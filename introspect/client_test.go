@@ -22,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/oauthtest"
 )
@@ -38,12 +39,11 @@ func newAS(cfg oauthtest.Config) *oauthtest.Server {
 // config returns a Config for as with the default client's credentials.
 func config(as *oauthtest.Server) introspect.Config {
 	return introspect.Config{
-		Endpoint:         as.IntrospectionURL(),
-		ClientID:         oauthtest.DefaultClientID,
-		ClientSecret:     oauthtest.DefaultClientSecret,
-		HTTPClient:       as.Client(),
-		CacheMaxTTL:      -1, // the client itself; the cache has tests of its own below
-		CacheNegativeTTL: -1,
+		Endpoint:     as.IntrospectionURL(),
+		ClientID:     oauthtest.DefaultClientID,
+		ClientSecret: oauthtest.DefaultClientSecret,
+		HTTPClient:   as.Client(),
+		DisableCache: true, // the client itself; the cache has tests of its own
 	}
 }
 
@@ -677,6 +677,7 @@ func TestNewErrors(t *testing.T) {
 		{"empty audience", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", Audiences: []string{""}}, false},
 		{"timeout off", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", Timeout: -1}, false},
 		{"response limit off", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", MaxResponseBytes: -1}, false},
+		{"cache with a negative call timeout", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", Cache: cache.Config{CallTimeout: -1}}, false},
 		{"jwt", jwtCfg(introspect.ClientKey{Signer: ec.Private(), Algorithm: "ES256"}), true},
 		{"jwt no key", jwtCfg(introspect.ClientKey{Algorithm: "ES256"}), false},
 		{"jwt no alg", jwtCfg(introspect.ClientKey{Signer: ec.Private()}), false},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
@@ -105,18 +106,11 @@ const (
 	DefaultLeeway           = 30 * time.Second
 	DefaultAssertionTTL     = time.Minute
 
-	// DefaultCacheMaxTTL bounds how long an active answer is served from the
-	// cache. It is the revocation latency: a token revoked at the
-	// authorization server stays accepted here for up to this long.
+	// DefaultCacheMaxTTL is the default of Config.Cache.MaxTTL: how long an
+	// active answer is served from the cache at most. It is the revocation
+	// latency: a token revoked at the authorization server stays accepted
+	// here for up to this long.
 	DefaultCacheMaxTTL = 2 * time.Minute
-	// DefaultCacheNegativeTTL is how long an inactive (or otherwise rejected)
-	// token is remembered.
-	DefaultCacheNegativeTTL = 10 * time.Second
-	// DefaultCacheMaxEntries caps the cached active tokens.
-	DefaultCacheMaxEntries = 10_000
-	// DefaultCacheMaxNegativeEntries caps the cached rejections, separately,
-	// so that a flood of random tokens cannot push out good entries.
-	DefaultCacheMaxNegativeEntries = 10_000
 )
 
 // Config configures a [Client]. Durations and sizes follow tollgate's rule:
@@ -184,28 +178,26 @@ type Config struct {
 	// accepted, nor served from the cache.
 	Leeway time.Duration
 
-	// CacheMaxTTL bounds how long an active answer is served from the cache
-	// (default [DefaultCacheMaxTTL], 2 minutes; negative: active answers are
-	// not cached). An entry never outlives the token's "exp". This is the
-	// revocation latency: a token revoked at the authorization server is
-	// still accepted here until its entry runs out. Lower it for faster
-	// revocation at the cost of more calls to the authorization server.
+	// Cache configures the cache of introspection answers in front of the
+	// calls; see package [cache] for its fields. The introspection client
+	// changes two defaults: MaxTTL is [DefaultCacheMaxTTL] (2 minutes, not
+	// the cache's 5) and CallTimeout is three times Timeout (room for
+	// discovery and the call). Name defaults to "introspection", Now to
+	// Config.Now, and Config.Observer receives the cache's events too.
 	//
-	// With CacheMaxTTL and CacheNegativeTTL both negative the client has no
-	// cache at all: every Validate is a call, and concurrent calls for one
-	// token are not coalesced. Do that only behind a cache of your own.
-	CacheMaxTTL time.Duration
-	// CacheNegativeTTL is how long a rejected token (inactive, expired,
-	// wrong audience...) is remembered (default 10s; negative: not at all).
-	// ErrUnavailable is never cached.
-	CacheNegativeTTL time.Duration
-	// CacheMaxEntries caps the cached active answers (default 10,000;
-	// negative: none cached).
-	CacheMaxEntries int
-	// CacheMaxNegativeEntries caps the cached rejections, separately, so
-	// that a flood of random tokens cannot push out good entries (default
-	// 10,000; negative: none cached).
-	CacheMaxNegativeEntries int
+	// An active answer is served until the earlier of the token's "exp" and
+	// MaxTTL after it was fetched. MaxTTL is the revocation latency: a token
+	// revoked at the authorization server is still accepted here until its
+	// entry runs out. Lower it for faster revocation, at the cost of more
+	// calls to the authorization server; a negative MaxTTL caches no active
+	// answer. Rejections (inactive, expired, wrong audience...) are cached
+	// for NegativeTTL (default 10s); ErrUnavailable never is. Active answers
+	// and rejections have separate caps (MaxEntries, MaxNegativeEntries).
+	Cache cache.Config
+	// DisableCache turns the cache off: every Validate is a call to the
+	// authorization server, and concurrent calls for one token are not
+	// coalesced. Only for a caller that puts its own cache in front.
+	DisableCache bool
 
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -335,21 +327,22 @@ func (c Config) withDefaults() (settings, error) {
 	if c.MaxConcurrent == 0 {
 		s.MaxConcurrent = DefaultMaxConcurrent
 	}
-	if s.CacheMaxTTL == 0 {
-		s.CacheMaxTTL = DefaultCacheMaxTTL
+	if s.Cache.MaxTTL == 0 {
+		s.Cache.MaxTTL = DefaultCacheMaxTTL
 	}
-	if s.CacheNegativeTTL == 0 {
-		s.CacheNegativeTTL = DefaultCacheNegativeTTL
+	if s.Cache.CallTimeout == 0 {
+		s.Cache.CallTimeout = 3 * s.Timeout
 	}
-	if s.CacheMaxEntries == 0 {
-		s.CacheMaxEntries = DefaultCacheMaxEntries
-	}
-	if s.CacheMaxNegativeEntries == 0 {
-		s.CacheMaxNegativeEntries = DefaultCacheMaxNegativeEntries
+	if s.Cache.Name == "" {
+		s.Cache.Name = "introspection"
 	}
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Cache.Now == nil {
+		s.Cache.Now = s.Now
+	}
+	s.Cache.Observer = tollgate.JoinObservers(s.Observer, s.Cache.Observer)
 	return s, nil
 }
 

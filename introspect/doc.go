@@ -44,12 +44,13 @@
 //
 // # Caching and revocation latency
 //
-// A Client caches answers, so that a busy token costs one call per
-// [Config.CacheMaxTTL] instead of one per request, and concurrent requests
-// for one token share one call. An active answer is served until the earlier
-// of the token's "exp" and CacheMaxTTL (default 2 minutes); a rejection for
-// CacheNegativeTTL (default 10s); [tollgate.ErrUnavailable] is never cached.
-// The price is revocation latency: a token revoked at the authorization
-// server is still accepted for up to CacheMaxTTL. Lower it where revocation
-// must bite sooner; a negative value turns caching off.
+// A Client caches answers through package cache ([Config.Cache]), so that a
+// busy token costs one call per MaxTTL instead of one per request, and
+// concurrent requests for one token share one call. An active answer is
+// served until the earlier of the token's "exp" and MaxTTL (default
+// [DefaultCacheMaxTTL], 2 minutes); a rejection for NegativeTTL (default
+// 10s), with separate caps for both; [tollgate.ErrUnavailable] is never
+// cached. The price is revocation latency: a token revoked at the
+// authorization server is still accepted for up to MaxTTL. Lower it where
+// revocation must bite sooner; [Config.DisableCache] turns the cache off.
 package introspect
