@@ -27,7 +27,8 @@ type HybridConfig struct {
 	// usually behind a cache).
 	JWT Validator
 	// JWTIssuers are the issuers whose JWTs JWT validates: the same list as
-	// JWT's own configuration. A JWT that names one of them is never sent to
+	// JWT's own configuration. Left empty, it is read from JWT when JWT has
+	// an Issuers() []string method, as validator.Validator has. A JWT that names one of them is never sent to
 	// Introspection, even when JWT rejects it: local policy (audience,
 	// algorithms, lifetime) is final, and the token goes no further.
 	JWTIssuers []string
@@ -72,6 +73,11 @@ func NewHybrid(cfg HybridConfig) (*Hybrid, error) {
 	}
 	if h.jwt != nil && h.intro != nil {
 		if len(cfg.JWTIssuers) == 0 {
+			if l, ok := h.jwt.(issuerLister); ok {
+				cfg.JWTIssuers = l.Issuers()
+			}
+		}
+		if len(cfg.JWTIssuers) == 0 {
 			return nil, errors.New("tollgate: hybrid: JWTIssuers is required when both JWT and Introspection are set")
 		}
 		h.issuers = make(map[string]struct{}, len(cfg.JWTIssuers))
@@ -83,6 +89,13 @@ func NewHybrid(cfg HybridConfig) (*Hybrid, error) {
 		}
 	}
 	return h, nil
+}
+
+// issuerLister is implemented by JWT validators that can say which issuers
+// they trust (validator.Validator does), so that HybridConfig.JWTIssuers
+// need not repeat their configuration.
+type issuerLister interface {
+	Issuers() []string
 }
 
 // Validate hands token to the validator its shape and issuer call for, and

@@ -365,3 +365,25 @@ func ExampleNewHybrid() {
 	// tollgate: invalid token (aud): audience not accepted
 	// introspection calls: 1
 }
+
+// TestHybridReadsIssuersFromTheJWTValidator: without JWTIssuers, the issuers
+// come from the JWT validator itself, so the two lists cannot drift apart.
+func TestHybridReadsIssuersFromTheJWTValidator(t *testing.T) {
+	as := oauthtest.NewServer()
+	defer as.Close()
+	jwt := jwtValidator(t, as)
+	intro := &counting{next: newIntrospection(t, as)}
+	h, err := tollgate.NewHybrid(tollgate.HybridConfig{JWT: jwt, Introspection: intro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, err = h.Validate(ctx, as.JWT(oauthtest.TokenOptions{Audience: []string{"https://other.example"}}))
+	wantErr(t, err, tollgate.ErrInvalidToken, "aud")
+	if n := intro.calls.Load(); n != 0 {
+		t.Fatalf("a failing JWT of the validator's issuer was introspected (%d calls)", n)
+	}
+	if p, err := h.Validate(ctx, as.Opaque(oauthtest.TokenOptions{Subject: "svc"})); err != nil || p.Subject() != "svc" || intro.calls.Load() != 1 {
+		t.Fatalf("opaque token: %v, %v, %d calls", p, err, intro.calls.Load())
+	}
+}
