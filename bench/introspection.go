@@ -80,6 +80,7 @@ const (
 func Introspectors() []Introspector {
 	return []Introspector{
 		{Name: NameNaive, Label: "plain RFC 7662 POST per request (net/http + encoding/json)", Setup: naiveIntrospection},
+		{Name: NameTollgateIntrospect, Label: "tollgate introspect.Client (cache, shared calls, 32 in flight)", Setup: tollgateIntrospection},
 	}
 }
 

@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 
+	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/middleware"
+	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 )
 
@@ -73,4 +75,25 @@ func tollgateMiddleware(f *Fixture) (*Instance, error) {
 	inst := handlerInstance(m.Handler(okHandler()))
 	inst.Close = closer(v)
 	return inst, nil
+}
+
+// tollgateIntrospection is tollgate's RFC 7662 client with its defaults:
+// answers cached, concurrent calls for one token shared, at most 32 calls
+// in flight.
+func tollgateIntrospection(f *IntrospectionFixture) (func(context.Context, string) error, func(), error) {
+	c, err := introspect.New(introspect.Config{
+		Issuer:       f.AS.Issuer(),
+		Endpoint:     f.AS.IntrospectionURL(),
+		ClientID:     oauthtest.DefaultClientID,
+		ClientSecret: introspect.Secret(oauthtest.DefaultClientSecret),
+		Audiences:    []string{f.AS.Audience()},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	validate := func(ctx context.Context, token string) error {
+		_, err := c.Validate(ctx, token)
+		return err
+	}
+	return validate, closer(c), nil
 }
