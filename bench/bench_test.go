@@ -241,6 +241,6 @@ func benchmarkIntrospection(ctx context.Context, b *testing.B, f *IntrospectionF
 	}
 	slices.Sort(latency)
 	b.ReportMetric(float64(calls)/float64(n), "as-calls/op")
-	b.ReportMetric(float64(latency[n/2].Microseconds()), "p50-us")
-	b.ReportMetric(float64(latency[(n*99)/100].Microseconds()), "p99-us")
+	b.ReportMetric(float64(latency[n/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(latency[(n*99)/100].Nanoseconds()), "p99-ns")
 }

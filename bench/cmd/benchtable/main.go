@@ -43,7 +43,7 @@ const (
 
 func main() {
 	rounds := flag.Int("rounds", 10, "interleaved rounds of the JWT and parallel benchmarks")
-	introspectRounds := flag.Int("introspect-rounds", 3, "rounds of the introspection scenarios (0 skips them)")
+	introspectRounds := flag.Int("introspect-rounds", 5, "rounds of the introspection scenarios (0 skips them)")
 	benchtime := flag.String("benchtime", "500ms", "go test -benchtime of the JWT and parallel benchmarks")
 	out := flag.String("out", "../BENCHMARKS.md", "Markdown file whose generated section is replaced; \"-\" prints to stdout")
 	raw := flag.String("raw", "results/raw.txt", "file for the raw go test lines of every round (empty: none)")

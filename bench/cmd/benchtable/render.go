@@ -303,7 +303,7 @@ func renderIntrospection(b *strings.Builder, r *results, info runInfo) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	w("### Introspection (RFC 7662): %d requests per run against a loopback AS answering after %s, GOMAXPROCS %d\n\n",
 		bench.IntrospectionRequests, bench.IntrospectionDelay, info.numCPU)
-	w("| tokens | callers | contender | AS calls | p50 latency | p99 latency | wall time per request | allocs/op |\n|---|---:|---|---:|---:|---:|---:|---:|\n")
+	w("| tokens | callers | contender | AS calls | p50 latency | p99 latency | wall time per request (range over rounds) | allocs/op |\n|---|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, mode := range []string{"same", "distinct"} {
 		for _, callers := range []int{1, 64, 1024} {
 			for _, in := range bench.Introspectors() {
@@ -317,12 +317,13 @@ func renderIntrospection(b *strings.Builder, r *results, info runInfo) {
 					continue
 				}
 				calls, _ := r.median(k, "as-calls/op")
-				p50, _ := r.median(k, "p50-us")
-				p99, _ := r.median(k, "p99-us")
+				p50, _ := r.median(k, "p50-ns")
+				p99, _ := r.median(k, "p99-ns")
 				ns, _ := r.median(k, "ns/op")
+				lo, hi, _ := r.spread(k, "ns/op")
 				allocs, _ := r.median(k, "allocs/op")
-				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", tokens, fmtInt(float64(callers)), in.Label,
-					fmtInt(calls*bench.IntrospectionRequests), fmtMicros(p50), fmtMicros(p99), fmtMicros(ns/1000), fmtInt(allocs))
+				w("| %s | %s | %s | %s | %s | %s | %s (%s - %s) | %s |\n", tokens, fmtInt(float64(callers)), in.Label,
+					fmtInt(calls*bench.IntrospectionRequests), fmtNanos(p50), fmtNanos(p99), fmtNanos(ns), fmtNanos(lo), fmtNanos(hi), fmtInt(allocs))
 			}
 		}
 	}
@@ -362,10 +363,12 @@ func fmtRatio(v float64) string {
 	return fmt.Sprintf("%.3f", v)
 }
 
-func fmtMicros(us float64) string {
+func fmtNanos(ns float64) string {
 	switch {
-	case us >= 1000:
-		return fmt.Sprintf("%.1f ms", us/1000)
+	case ns >= 1e6:
+		return fmt.Sprintf("%.1f ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.0f µs", ns/1e3)
 	}
-	return fmt.Sprintf("%.0f µs", us)
+	return fmt.Sprintf("%.0f ns", ns)
 }

@@ -144,6 +144,17 @@ func (r *results) ratioToMin(a key, others []key, unit string) (float64, key, bo
 	return m, winner, ok
 }
 
+// spread returns the smallest and largest value of unit over the rounds.
+func (r *results) spread(k key, unit string) (lo, hi float64, ok bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, m := range r.m[k] {
+		if v, found := m[unit]; found {
+			lo, hi, ok = min(lo, v), max(hi, v), true
+		}
+	}
+	return lo, hi, ok
+}
+
 // rounds returns how many rounds the benchmark ran.
 func (r *results) rounds(k key) int { return len(r.m[k]) }
 

@@ -17,8 +17,8 @@ func TestParseLine(t *testing.T) {
 			map[string]float64{"ns/op": 47123, "token-bytes": 661, "B/op": 0, "allocs/op": 0}},
 		{"BenchmarkParallel/ES256/tollgate-cached-2   	 5000	 250.5 ns/op	 0 B/op	 0 allocs/op", true, "Parallel/ES256/tollgate-cached", 2,
 			map[string]float64{"ns/op": 250.5, "B/op": 0, "allocs/op": 0}},
-		{"BenchmarkIntrospect/naive/same/c=1024-16  1024  328019 ns/op  1.000 as-calls/op  5493 p50-us", true, "Introspect/naive/same/c=1024", 16,
-			map[string]float64{"ns/op": 328019, "as-calls/op": 1, "p50-us": 5493}},
+		{"BenchmarkIntrospect/naive/same/c=1024-16  1024  328019 ns/op  1.000 as-calls/op  5493 p50-ns", true, "Introspect/naive/same/c=1024", 16,
+			map[string]float64{"ns/op": 328019, "as-calls/op": 1, "p50-ns": 5493}},
 		{"cpu: AMD EPYC", false, "", 0, nil},
 		{"BenchmarkJWT/RS256/floor", false, "", 0, nil}, // chatty name line without results
 		{"BenchmarkJWT/RS256/floor --- FAIL: valid token refused", false, "", 0, nil},
