@@ -256,6 +256,24 @@ func (id *identity) stripFrom(h http.Header) {
 	}
 }
 
+// forged reports whether h carries an identity header spelt with '_' for
+// '-' (X_Auth_Subject). A front proxy overwrites the configured spelling
+// with what forward-auth answers, but passes such a variant on, and WSGI,
+// Rack or PHP would read it as the identity header.
+func (id *identity) forged(h http.Header) (string, bool) {
+	for name := range h {
+		if strings.IndexByte(name, '_') < 0 {
+			continue
+		}
+		for _, k := range id.strip {
+			if sameHeader(name, k) {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
 // sameHeader reports whether name equals key (a headerKey form) ignoring
 // case and counting '_' as '-', without allocating.
 func sameHeader(name, key string) bool {

@@ -633,7 +633,7 @@ type duration time.Duration
 func (d *duration) UnmarshalYAML(n *yaml.Node) error {
 	s := n.Value
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a duration is a string such as 30s", n.Line)
+		return fmt.Errorf("a duration is a string such as 30s (line %d)", n.Line)
 	}
 	if s == "0" {
 		*d = 0
@@ -641,7 +641,7 @@ func (d *duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (for example 30s, 5m, 1h)", n.Line, s)
+		return fmt.Errorf("%q is not a duration (for example 30s, 5m, 1h) (line %d)", s, n.Line)
 	}
 	*d = duration(v)
 	return nil

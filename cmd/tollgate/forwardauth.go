@@ -54,6 +54,13 @@ func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusInternalServerError)
 		return
 	}
+	if name, forged := f.a.identity.forged(r.Header); forged {
+		f.m.count(outcomeForgedHeader)
+		f.logger.LogAttrs(r.Context(), slog.LevelWarn, "tollgate: request refused: it carries a variant of an identity header",
+			slog.String("header", name), slog.String("method", method))
+		plainError(w, http.StatusForbidden)
+		return
+	}
 	np, err := normalizePath(target)
 	if err != nil {
 		// 403, not 400: nginx turns any status but 2xx, 401 and 403 into 500.

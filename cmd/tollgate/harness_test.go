@@ -124,6 +124,12 @@ func (s *server) do(t testing.TB, method, target string, header http.Header) (*h
 // (no client cleaning of "..", "//" or escapes), on a connection of its own.
 func (s *server) rawGet(t testing.TB, target string, header http.Header) (*http.Response, string) {
 	t.Helper()
+	return s.rawRequest(t, http.MethodGet, target, header)
+}
+
+// rawRequest is rawGet for any method.
+func (s *server) rawRequest(t testing.TB, method, target string, header http.Header) (*http.Response, string) {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +137,7 @@ func (s *server) rawGet(t testing.TB, target string, header http.Header) (*http.
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	var b strings.Builder
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", target, s.addr)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", method, target, s.addr)
 	for k, vs := range header {
 		for _, v := range vs {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
@@ -141,7 +147,7 @@ func (s *server) rawGet(t testing.TB, target string, header http.Header) (*http.
 	if _, err := io.WriteString(conn, b.String()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	res, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
 		t.Fatalf("GET %s: %v", target, err)
 	}

@@ -90,7 +90,9 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, at string) {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.ScalarNode {
-		w.expand(n, at)
+		if w.expand(n, at) {
+			w.checkScalar(n, t, at)
+		}
 		return
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
@@ -125,6 +127,30 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, at string) {
 		}
 	}
 	// Anything else is a type mismatch that Decode reports.
+}
+
+// checkScalar reports a scalar that does not fit its field's type, naming
+// the field (yaml's own errors name only the line).
+func (w *walker) checkScalar(n *yaml.Node, t reflect.Type, at string) {
+	switch {
+	case t == reflect.TypeFor[duration]():
+		var d duration
+		if err := d.UnmarshalYAML(n); err != nil {
+			w.errs.add(at, "%v", err)
+		}
+	case t.Kind() == reflect.Int:
+		if _, err := strconv.Atoi(n.Value); err != nil || n.Tag != "!!int" {
+			w.errs.add(at, "%q is not an integer (line %d)", n.Value, n.Line)
+		}
+	case t.Kind() == reflect.Bool:
+		if n.Tag != "!!bool" {
+			w.errs.add(at, "%q is not true or false (line %d)", n.Value, n.Line)
+		}
+	case t.Kind() == reflect.Struct || t.Kind() == reflect.Slice:
+		if n.Tag != "!!null" {
+			w.errs.add(at, "expected a %s, not %q (line %d)", map[reflect.Kind]string{reflect.Struct: "mapping", reflect.Slice: "list"}[t.Kind()], n.Value, n.Line)
+		}
+	}
 }
 
 // yamlFields maps the YAML names of t's fields to their types.
@@ -165,17 +191,19 @@ func join(at, key string) string {
 // $${ stands for a literal ${. A reference to an unset variable without a
 // default is an error. The value keeps its YAML type: expansion yields
 // strings, so use it in string fields (URLs, names, durations).
-func (w *walker) expand(n *yaml.Node, at string) {
+// It reports whether the value is usable.
+func (w *walker) expand(n *yaml.Node, at string) bool {
 	if w.expanded[n] || !strings.Contains(n.Value, "${") {
-		return
+		return true
 	}
 	w.expanded[n] = true
 	v, err := expandEnv(n.Value, w.lookup)
 	if err != nil {
 		w.errs.add(at, "%v (line %d)", err, n.Line)
-		return
+		return false
 	}
 	n.Value = v
+	return true
 }
 
 func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {

@@ -24,6 +24,7 @@ const (
 	outcomeDeniedPath        = "denied_path"        // no rule, or a deny rule
 	outcomeBadPath           = "bad_path"           // refused by path normalization
 	outcomeBadForward        = "bad_forward"        // forward-auth: original request unreadable
+	outcomeForgedHeader      = "forged_header"      // forward-auth: X_Auth_Subject and the like
 )
 
 // metrics holds the Prometheus collectors of a server, in a registry of its
@@ -100,7 +101,7 @@ func newMetrics(ready func() bool) *metrics {
 	// Every outcome appears from the start, at 0, so that rates and alerts
 	// work before the first event.
 	for _, o := range []string{outcomeAllowed, outcomeAnonymous, outcomeNoToken, outcomeInvalidRequest, outcomeInvalidToken,
-		outcomeInsufficientScope, outcomeUnavailable, outcomeDeniedPath, outcomeBadPath, outcomeBadForward} {
+		outcomeInsufficientScope, outcomeUnavailable, outcomeDeniedPath, outcomeBadPath, outcomeBadForward, outcomeForgedHeader} {
 		m.requests.WithLabelValues(o)
 	}
 	return m

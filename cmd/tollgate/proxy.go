@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate"
@@ -59,6 +60,9 @@ func newProxy(a *app, m *metrics) (*proxy, error) {
 		Transport:    p.transport,
 		ErrorHandler: p.upstreamError,
 		ErrorLog:     slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		// Without a pool, ReverseProxy allocates a 32 KiB buffer per
+		// response.
+		BufferPool: &bufferPool{},
 	}
 	if err := a.handlers(http.HandlerFunc(p.forward)); err != nil {
 		return nil, err
@@ -145,6 +149,25 @@ func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 
 func (p *proxy) close() {
 	p.transport.CloseIdleConnections()
+}
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+const proxyBufferSize = 32 << 10
+
+func (bp *bufferPool) Get() []byte {
+	if b, ok := bp.p.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, proxyBufferSize)
+}
+
+func (bp *bufferPool) Put(b []byte) {
+	if cap(b) == proxyBufferSize {
+		b = b[:proxyBufferSize]
+		bp.p.Put(&b)
+	}
 }
 
 // plainError answers status with its text, for refusals that are not about
