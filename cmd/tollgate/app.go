@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -353,6 +352,3 @@ func newLogger(c logConfig, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
-
-// errUsage marks a command-line mistake (exit status 2).
-var errUsage = errors.New("usage")

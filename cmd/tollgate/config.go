@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -622,7 +623,10 @@ func readSecretFile(name string) (string, error) {
 }
 
 // String hides the value.
-func (s *secret) String() string { return "[redacted]" }
+func (s secret) String() string { return "[redacted]" }
+
+// LogValue hides the value from log/slog.
+func (s secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
 // duration is a time.Duration written as a Go duration string ("10s",
 // "5m"); 0 means the default, negative values turn a feature off where
