@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"syscall"
@@ -427,5 +428,42 @@ func TestProxyDrainsOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), `"msg":"tollgate: stopped"`) {
 		t.Error("no stop record in the logs")
+	}
+}
+
+// TestExampleConfigServes runs the repository's example configuration the
+// way the README's two-terminal walkthrough does: an authorization server
+// whose tokens are for the upstream, and the variables set in the
+// environment.
+func TestExampleConfigServes(t *testing.T) {
+	up := newUpstream(t)
+	as := oauthtest.New(oauthtest.Config{Audience: up.URL})
+	defer as.Close()
+	t.Setenv("TOLLGATE_ISSUER", as.Issuer())
+	t.Setenv("TOLLGATE_UPSTREAM", up.URL)
+	t.Setenv("TOLLGATE_LISTEN", "127.0.0.1:0")
+	t.Setenv("TOLLGATE_OPS_LISTEN", "127.0.0.1:0")
+	example, err := os.ReadFile("../../examples/tollgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "proxy", string(example))
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read", "orders:write"}})
+	for _, tc := range []struct {
+		method string
+		header http.Header
+		status int
+	}{
+		{"GET", bearer(token), 200},
+		{"POST", bearer(token), 200},
+		{"GET", nil, 401},
+		{"DELETE", bearer(token), 403},
+	} {
+		if res, _ := s.do(t, tc.method, "/orders", tc.header); res.StatusCode != tc.status {
+			t.Errorf("%s /orders: %d, want %d", tc.method, res.StatusCode, tc.status)
+		}
+	}
+	if got := up.received(t).Header.Get("Authorization"); got != "Bearer "+token {
+		t.Error("pass_token: true in the example, but the upstream did not get the token")
 	}
 }
