@@ -112,12 +112,17 @@ func (f *forwardAuth) original(r *http.Request) (method, target string, ok bool)
 		method, okM = r.Method, true
 		target, okT = r.RequestURI, r.RequestURI != ""
 		if f.prefix != "" {
+			// Envoy sends path_prefix + path, and every path starts with
+			// "/": "/authz" + "/orders", "/authz/" + "/orders".
 			rest, found := strings.CutPrefix(target, f.prefix)
-			if !found {
+			switch {
+			case !found:
 				return "", "", false
-			}
-			if !strings.HasPrefix(rest, "/") {
+			case strings.HasPrefix(rest, "/"):
+			case strings.HasSuffix(f.prefix, "/"):
 				rest = "/" + rest
+			default:
+				return "", "", false // "/authzorders" is not under "/authz"
 			}
 			target = rest
 		}

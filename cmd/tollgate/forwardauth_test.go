@@ -151,9 +151,11 @@ func TestForwardAuth(t *testing.T) {
 			t.Run("check request without the original request", func(t *testing.T) {
 				if mode.name == modeEnvoy {
 					// Outside path_prefix: not a check request.
-					res, _ := s.do(t, "GET", "/orders", bearer(read))
-					if res.StatusCode != 500 {
-						t.Errorf("status %d, want 500", res.StatusCode)
+					for _, target := range []string{"/orders", "/authzorders"} {
+						res, _ := s.do(t, "GET", target, bearer(read))
+						if res.StatusCode != 500 {
+							t.Errorf("%s: status %d, want 500", target, res.StatusCode)
+						}
 					}
 					return
 				}
