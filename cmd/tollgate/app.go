@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/cache"
+	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/middleware"
 	"github.com/tollgate/tollgate/validator"
@@ -25,8 +26,9 @@ type app struct {
 	logger *slog.Logger
 	obs    tollgate.Observer
 
-	sets []*jwks.Set
-	jwt  *validator.Validator
+	sets  []*jwks.Set
+	jwt   *validator.Validator // nil without issuers
+	intro *introspect.Client   // nil without introspection
 	// v is the validator the transports use.
 	v tollgate.Validator
 
@@ -78,22 +80,30 @@ func newApp(cfg *config, logger *slog.Logger, obs tollgate.Observer) (a *app, er
 		}
 		issuers[i] = is
 	}
-	vc := validator.Config{
-		Issuers:      issuers,
-		Logger:       logger,
-		Observer:     obs,
-		DisableCache: cfg.Cache.Disabled,
-		Cache: cache.Config{
-			MaxTTL:             cfg.Cache.MaxTTL.D(),
-			NegativeTTL:        cfg.Cache.NegativeTTL.D(),
-			MaxEntries:         cfg.Cache.MaxEntries,
-			MaxNegativeEntries: cfg.Cache.MaxNegativeEntries,
-		},
+	if cfg.Introspection != nil {
+		if a.intro, err = newIntrospection(cfg.Introspection, obs); err != nil {
+			return nil, err
+		}
 	}
-	if a.jwt, err = validator.New(vc); err != nil {
-		return nil, err
+	if len(issuers) > 0 {
+		if err := a.newJWT(issuers); err != nil {
+			return nil, err
+		}
 	}
-	a.v = a.jwt
+	switch {
+	case a.jwt != nil && a.intro != nil:
+		// JWTs of the validator's issuers are validated here, everything
+		// else is introspected.
+		h, err := tollgate.NewHybrid(tollgate.HybridConfig{JWT: a.jwt, Introspection: a.intro})
+		if err != nil {
+			return nil, err
+		}
+		a.v = h
+	case a.jwt != nil:
+		a.v = a.jwt
+	default:
+		a.v = a.intro
+	}
 	if a.rules, err = newRuleSet(cfg.Rules); err != nil {
 		return nil, err
 	}
@@ -108,6 +118,9 @@ func newApp(cfg *config, logger *slog.Logger, obs tollgate.Observer) (a *app, er
 		for _, ic := range cfg.Issuers {
 			md.AuthorizationServers = append(md.AuthorizationServers, ic.Issuer)
 		}
+		if ic := cfg.Introspection; ic != nil && ic.Issuer != "" && !slices.Contains(md.AuthorizationServers, ic.Issuer) {
+			md.AuthorizationServers = append(md.AuthorizationServers, ic.Issuer)
+		}
 		if md.ScopesSupported == nil {
 			md.ScopesSupported = ruleScopes(cfg.Rules)
 		}
@@ -117,6 +130,28 @@ func newApp(cfg *config, logger *slog.Logger, obs tollgate.Observer) (a *app, er
 		a.mdPaths = a.metadata.Paths()
 	}
 	return a, nil
+}
+
+// newJWT builds the JWT validator of the issuers, with the cache in front.
+func (a *app) newJWT(issuers []validator.Issuer) error {
+	vc := validator.Config{
+		Issuers:      issuers,
+		Logger:       a.logger,
+		Observer:     a.obs,
+		DisableCache: a.cfg.Cache.Disabled,
+		Cache: cache.Config{
+			MaxTTL:             a.cfg.Cache.MaxTTL.D(),
+			NegativeTTL:        a.cfg.Cache.NegativeTTL.D(),
+			MaxEntries:         a.cfg.Cache.MaxEntries,
+			MaxNegativeEntries: a.cfg.Cache.MaxNegativeEntries,
+		},
+	}
+	v, err := validator.New(vc)
+	if err != nil {
+		return err
+	}
+	a.jwt = v
+	return nil
 }
 
 func newJWKSConfig(ic issuerConfig, logger *slog.Logger, obs tollgate.Observer) jwks.Config {
@@ -170,14 +205,18 @@ func (a *app) start(ctx context.Context, timeout time.Duration) {
 	wg.Wait()
 }
 
-// keysReady reports whether every issuer's keys are loaded.
+// keysReady reports whether every issuer's keys are loaded (true without
+// issuers: introspection has nothing to load).
 func (a *app) keysReady() bool {
-	return a.jwt != nil && a.jwt.Ready()
+	return a.jwt == nil || a.jwt.Ready()
 }
 
 func (a *app) close() {
 	if a.jwt != nil {
 		a.jwt.Close()
+	}
+	if a.intro != nil {
+		a.intro.Close()
 	}
 	for _, s := range a.sets {
 		s.Close()

@@ -24,6 +24,9 @@ type config struct {
 	// Issuers are the authorization servers whose JWT access tokens are
 	// validated locally.
 	Issuers []issuerConfig `yaml:"issuers"`
+	// Introspection validates opaque tokens (RFC 7662), and with Issuers
+	// every token that is not a JWT of one of them.
+	Introspection *introspectionConfig `yaml:"introspection"`
 	// Cache configures the cache of JWT validation results.
 	Cache cacheConfig `yaml:"cache"`
 	// Realm is the realm attribute of the WWW-Authenticate challenges.
@@ -205,18 +208,28 @@ const (
 
 // fieldErrors collects the problems of a configuration, each named by the
 // path of its field.
-type fieldErrors []error
-
-func (fe *fieldErrors) add(field, format string, args ...any) {
-	*fe = append(*fe, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+type fieldErrors struct {
+	errs []error
+	// lookup reads the environment, for secrets given as {env: NAME}.
+	lookup func(string) (string, bool)
 }
 
-// validate checks c for the subcommand described by need and fills in the
-// defaults. Every error names the field it is about.
-func (c *config) validate(need int) error {
-	var fe fieldErrors
-	if len(c.Issuers) == 0 {
-		fe.add("issuers", "at least one issuer is required")
+func (fe *fieldErrors) add(field, format string, args ...any) {
+	fe.errs = append(fe.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+}
+
+func (fe *fieldErrors) err() error { return errors.Join(fe.errs...) }
+
+// validate checks c for the subcommand described by need, fills in the
+// defaults and reads the secrets (lookup reads the environment). Every error
+// names the field it is about.
+func (c *config) validate(need int, lookup func(string) (string, bool)) error {
+	fe := fieldErrors{lookup: lookup}
+	if len(c.Issuers) == 0 && c.Introspection == nil {
+		fe.add("issuers", "at least one issuer (or an introspection section) is required")
+	}
+	if c.Introspection != nil {
+		c.Introspection.validate(&fe, "introspection")
 	}
 	seen := map[string]int{}
 	for i := range c.Issuers {
@@ -260,7 +273,7 @@ func (c *config) validate(need int) error {
 	default:
 		fe.add("log.format", "%q is not one of json, text", c.Log.Format)
 	}
-	return errors.Join(fe...)
+	return fe.err()
 }
 
 func (is *issuerConfig) validate(fe *fieldErrors, at string) {
@@ -584,7 +597,7 @@ func (s *secret) validate(fe *fieldErrors, at string) {
 	case s.Value != "":
 		s.resolved = s.Value
 	case s.Env != "":
-		v, ok := os.LookupEnv(s.Env)
+		v, ok := fe.lookup(s.Env)
 		if !ok || v == "" {
 			fe.add(at+".env", "environment variable %s is not set", s.Env)
 			return

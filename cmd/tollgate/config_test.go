@@ -76,7 +76,7 @@ func TestConfigErrors(t *testing.T) {
 		{"misspelt field with a hint", replace("    scopes:", "    Scopes:"),
 			needProxy, []string{`rules[0].Scopes: unknown field (line 7): did you mean "scopes"?`}},
 		{"no issuers", replace("issuers:\n  - issuer: https://auth.example.com/\n    audiences: [https://api.example.com]\n", ""),
-			needProxy, []string{"issuers: at least one issuer is required"}},
+			needProxy, []string{"issuers: at least one issuer (or an introspection section) is required"}},
 		{"no audience", replace("    audiences: [https://api.example.com]\n", ""),
 			needProxy, []string{"issuers[0].audiences: at least one audience is required"}},
 		{"http issuer", replace("https://auth.example.com/", "http://auth.example.com/"),

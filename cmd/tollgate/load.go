@@ -37,7 +37,7 @@ func loadConfig(path string, need int, lookup func(string) (string, bool)) (*con
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := c.validate(need); err != nil {
+	if err := c.validate(need, lookup); err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
 	return c, nil
@@ -62,7 +62,7 @@ func parseConfig(b []byte, lookup func(string) (string, bool)) (*config, error) 
 	}
 	w := walker{lookup: lookup, expanded: map[*yaml.Node]bool{}}
 	w.walk(doc.Content[0], reflect.TypeFor[config](), "")
-	if err := errors.Join(w.errs...); err != nil {
+	if err := w.errs.err(); err != nil {
 		return nil, err
 	}
 	var c config
