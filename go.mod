@@ -2,7 +2,10 @@ module github.com/tollgate/tollgate
 
 go 1.25.0
 
-require github.com/lestrrat-go/jwx/v2 v2.1.7
+require (
+	github.com/lestrrat-go/jwx/v2 v2.1.7
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect

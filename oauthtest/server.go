@@ -378,6 +378,9 @@ func (s *Server) endpoint(ep Endpoint, h http.HandlerFunc) http.Handler {
 			case <-r.Context().Done():
 			case <-s.hang:
 			}
+			// Drop the connection without an answer, as a server that goes
+			// away does; a 200 with an empty body would be a lie.
+			panic(http.ErrAbortHandler)
 		case f.Body != "":
 			status := f.Status
 			if status == 0 {
