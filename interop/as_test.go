@@ -80,26 +80,44 @@ type readiness struct {
 	Kids   map[string]string `json:"kids"`
 }
 
-// startAS starts server.mjs and waits until it listens. The server is
-// stopped (process group SIGTERM, then SIGKILL) when the test ends, and also
-// if it never becomes ready.
+// startAS starts a server of the test's own, stopped when the test ends.
+// Tests that change the server (rotate its keys, stop it) use one; the
+// others share [shared].
 func startAS(t *testing.T) *authServer {
 	t.Helper()
+	as, err := launchAS()
+	if as != nil {
+		t.Cleanup(func() {
+			if err := as.stop(); err != nil {
+				t.Errorf("stopping the authorization server: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
+}
+
+// launchAS starts server.mjs and waits until it listens. If it returns a
+// non-nil server, the caller must stop it (process group SIGTERM, then
+// SIGKILL), even when err is not nil.
+func launchAS() (*authServer, error) {
 	as := &authServer{
 		secrets: map[string]string{
-			basicClient:  randomString(t),
-			postClient:   randomString(t),
-			readClient:   randomString(t),
-			introspector: randomString(t),
+			basicClient:  randomString(),
+			postClient:   randomString(),
+			readClient:   randomString(),
+			introspector: randomString(),
 		},
-		adminToken: randomString(t),
+		adminToken: randomString(),
 		exited:     make(chan struct{}),
 		output:     &syncBuffer{},
 		client:     &http.Client{Timeout: httpTimeout},
 	}
 	secrets, err := json.Marshal(as.secrets)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd := exec.Command(nodeBinary, "server.mjs")
 	cmd.Env = append(os.Environ(),
@@ -114,22 +132,15 @@ func startAS(t *testing.T) *authServer {
 	cmd.Stderr = as.output
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if as.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s server.mjs: %v", nodeBinary, err)
+		return nil, fmt.Errorf("start %s server.mjs: %w", nodeBinary, err)
 	}
 	as.cmd = cmd
-	// Registered before anything can fail, so the process never outlives
-	// the test.
-	t.Cleanup(func() {
-		if err := as.stop(); err != nil {
-			t.Errorf("stopping the authorization server: %v", err)
-		}
-	})
 
 	ready := make(chan readiness, 1)
 	go func() {
@@ -144,30 +155,34 @@ func startAS(t *testing.T) *authServer {
 					continue
 				}
 			}
-			as.output.Write(append(sc.Bytes(), '\n'))
+			_, _ = as.output.Write(append(sc.Bytes(), '\n'))
 		}
-		// Only after stdout reached EOF may Wait close the pipe.
+		// Drain what is left, so that the server never blocks writing and
+		// Wait may close the pipe.
+		_, _ = io.Copy(as.output, stdout)
 		as.waitErr = cmd.Wait()
 		close(as.exited)
 	}()
 
+	timeout := time.NewTimer(startTimeout)
+	defer timeout.Stop()
 	select {
 	case r := <-ready:
 		as.Issuer, as.Port, as.Kids = r.Issuer, r.Port, r.Kids
 	case <-as.exited:
-		t.Fatalf("the authorization server exited before it was ready (%v); its output:\n%s", as.waitErr, as.output)
-	case <-time.After(startTimeout):
-		t.Fatalf("the authorization server was not ready after %v; its output:\n%s", startTimeout, as.output)
+		return as, fmt.Errorf("the authorization server exited before it was ready (%v); its output:\n%s", as.waitErr, as.output)
+	case <-timeout.C:
+		return as, fmt.Errorf("the authorization server was not ready after %v; its output:\n%s", startTimeout, as.output)
 	}
 	if want := "http://127.0.0.1:" + strconv.Itoa(as.Port); as.Issuer != want {
-		t.Fatalf("issuer %q, want %q", as.Issuer, want)
+		return as, fmt.Errorf("issuer %q, want %q", as.Issuer, want)
 	}
 	for _, alg := range algorithms {
 		if as.Kids[alg] == "" {
-			t.Fatalf("the server announced no key for %s: %v", alg, as.Kids)
+			return as, fmt.Errorf("the server announced no key for %s: %v", alg, as.Kids)
 		}
 	}
-	return as
+	return as, nil
 }
 
 // stop ends the server and its process group: SIGTERM, then SIGKILL if it
@@ -384,14 +399,8 @@ func jwtParts(t *testing.T, token string) (header, claims map[string]any) {
 	return header, claims
 }
 
-func randomString(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// randomString returns a fresh secret (128 random bits).
+func randomString() string { return rand.Text() }
 
 // syncBuffer collects a child's output for failure messages.
 type syncBuffer struct {

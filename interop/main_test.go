@@ -31,8 +31,25 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "interop: %v\n", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	var err error
+	shared, err = launchAS()
+	code := 1
+	if err == nil {
+		code = m.Run()
+	} else {
+		fmt.Fprintf(os.Stderr, "interop: %v\n", err)
+	}
+	if shared != nil {
+		if err := shared.stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "interop: stopping the shared authorization server: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
+
+// shared is the authorization server of the tests that leave it as it is.
+var shared *authServer
 
 // checkNode fails - never skips - when Node.js or the npm dependencies are
 // missing: a suite that silently does not run proves nothing.
