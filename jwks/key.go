@@ -105,6 +105,13 @@ func NewKey(kid, alg string, pub crypto.PublicKey) (*Key, error) {
 		default:
 			return nil, errors.New("jwks: unsupported EC curve")
 		}
+		// jwx accepts any coordinates; a point off its curve is not a key.
+		if p.X == nil || p.Y == nil {
+			return nil, errors.New("jwks: EC key without coordinates")
+		}
+		if _, err := p.ECDH(); err != nil {
+			return nil, errors.New("jwks: EC point not on its curve")
+		}
 		k.kty, k.pub = "EC", p
 	case ed25519.PublicKey:
 		if len(p) != ed25519.PublicKeySize {

@@ -120,6 +120,7 @@ type Server struct {
 	handlers sync.WaitGroup
 
 	mu       sync.Mutex
+	closing  bool   // set by Close; no handler starts after it
 	keys     []*Key // published, in order
 	signing  *Key
 	clients  map[string]Client
@@ -214,6 +215,9 @@ const inMemoryHost = "oauthtest.localhost"
 // Close stops the server. Hanging requests end first, so Close never blocks
 // on them; it returns once every request has completed.
 func (s *Server) Close() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.hangOnce.Do(func() { close(s.hang) })
 	s.closeSrv()
 	if t, ok := s.client.Transport.(interface{ CloseIdleConnections() }); ok {
@@ -356,9 +360,15 @@ func (s *Server) routes() http.Handler {
 // injection.
 func (s *Server) endpoint(ep Endpoint, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			panic(http.ErrAbortHandler)
+		}
+		// Under s.mu, so that every Add happens before Close's Wait
+		// (sync.WaitGroup's rule; the race detector enforces it).
 		s.handlers.Add(1)
 		defer s.handlers.Done()
-		s.mu.Lock()
 		s.counts[ep]++
 		f, failing := s.failures[ep]
 		for name, v := range s.headers[ep] {

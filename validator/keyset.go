@@ -18,9 +18,12 @@ type KeySet interface {
 	// When no key has that ID, Lookup may refetch the set (rate-limited) and
 	// then returns an error that matches:
 	//   - tollgate.ErrInvalidToken (Check "kid") when the ID is still unknown
-	//     after a successful refetch, or while refetching is rate-limited;
+	//     after a successful refetch, or while refetching is rate-limited and
+	//     the last fetch succeeded;
 	//   - tollgate.ErrUnavailable (Check "jwks") when the keys were never
-	//     loaded or the refetch failed.
+	//     loaded, the refetch failed, or refetching is rate-limited after a
+	//     failed fetch: during an outage a token from a rotated key must not
+	//     be called forged.
 	Lookup(ctx context.Context, kid string) ([]*jwks.Key, error)
 
 	// Keys returns every key currently held, for tokens without "kid". It

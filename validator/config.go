@@ -1,0 +1,260 @@
+package validator
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/tollgate/tollgate"
+)
+
+const (
+	// DefaultMaxTokenSize is the size limit of a token when
+	// [Config.MaxTokenSize] is 0: 16 KiB, far above any real access token
+	// (a few hundred bytes to a few KiB) and small enough to bound the work
+	// an attacker can ask for.
+	DefaultMaxTokenSize = 16 << 10
+
+	// maxMaxTokenSize bounds MaxTokenSize: no access token comes near it,
+	// and offsets inside a token fit in 32 bits.
+	maxMaxTokenSize = 1 << 20
+
+	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
+	// [Issuer.Leeway] is 0.
+	DefaultLeeway = 60 * time.Second
+)
+
+// Config configures a [Validator]. Only Issuers must be set.
+type Config struct {
+	// Issuers are the authorization servers whose tokens are accepted; at
+	// least one. A token's unverified "iss" only selects one of them: its
+	// signature must then verify with that issuer's keys, and nothing is
+	// ever fetched from a URL the token names.
+	Issuers []Issuer
+
+	// MaxTokenSize is the largest token accepted, in bytes, checked before
+	// any decoding. 0 means [DefaultMaxTokenSize]. Negative values, and
+	// values above 1 MiB, are an error: there is no "off" for this limit.
+	MaxTokenSize int
+
+	// Now is the clock that exp, nbf, iat and MaxAge are judged by.
+	// nil means time.Now.
+	Now func() time.Time
+
+	// Logger receives one warning at construction for every Insecure...
+	// option set. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Issuer is one trusted authorization server and the rules for its tokens.
+// The zero value of every field but Issuer, Audiences and Keys (or
+// HMACSecret) is the strict default.
+type Issuer struct {
+	// Issuer is the issuer identifier, compared byte for byte with the
+	// token's "iss". Required.
+	Issuer string
+
+	// Audiences are the identifiers of this resource server; a token's "aud"
+	// must contain at least one of them. Required, none empty.
+	Audiences []string
+
+	// Keys is where the issuer's public keys come from, usually a *jwks.Set.
+	// Exactly one of Keys and HMACSecret is set. The validator does not own
+	// Keys: closing it is the caller's business.
+	Keys KeySet
+
+	// Algorithms is the allowlist of JWS algorithms: RS256, RS384, RS512,
+	// PS256, PS384, PS512, ES256, ES384, ES512, EdDSA with Keys, or HS256,
+	// HS384, HS512 with HMACSecret. nil means every asymmetric algorithm with
+	// Keys, and HS256 with HMACSecret. "none" is never accepted and cannot be
+	// listed.
+	Algorithms []string
+
+	// HMACSecret is a shared secret for HS* tokens, for the rare issuer that
+	// signs access tokens with HMAC. It must be at least as long as the
+	// output of every allowed HS* hash (32 bytes for HS256), and cannot be
+	// combined with Keys: an issuer is either symmetric or asymmetric, so a
+	// public key can never be used as an HMAC secret. The validator keeps a
+	// copy.
+	HMACSecret []byte
+
+	// Leeway is the clock skew tolerated on exp, nbf and iat. 0 means
+	// [DefaultLeeway]; negative means none.
+	Leeway time.Duration
+
+	// MaxAge, when positive, rejects tokens issued longer ago than this
+	// (plus Leeway), and requires "iat". 0 or negative means no limit.
+	MaxAge time.Duration
+
+	// ScopeClaim names the claim the scopes are read from: a space-delimited
+	// string or an array of strings. "" means "scope" (a string), or when a
+	// token has no "scope", "scp" (an array or a string, as Azure AD sends).
+	ScopeClaim string
+
+	// RequiredClaims are claims that must be present (and not null) beyond
+	// the ones always required (iss, aud, exp, sub): for example "jti",
+	// "client_id" or "iat".
+	RequiredClaims []string
+
+	// Check, if set, is called with the principal of every token that passed
+	// all other checks; a non-nil error rejects the token. It sees only the
+	// token (not the request), so its verdict may be cached with the
+	// token's. An error that is not a *tollgate.Error becomes
+	// ErrInvalidToken with Check "claims".
+	Check func(p *tollgate.Principal) error
+
+	// InsecureAllowUntyped accepts tokens whose header has no "typ", or "typ"
+	// "JWT" (or "application/jwt", in any case), as Auth0, Azure AD and
+	// Keycloak issue them, for issuers that do not implement RFC 9068. Without it "typ" must be "at+jwt" (RFC 9068
+	// section 2.1), which stops ID tokens and other JWTs signed by the same
+	// keys from being replayed as access tokens. Other types ("dpop+jwt",
+	// "logout+jwt"...) are rejected either way, and so are tokens with
+	// "nonce" or "at_hash" (ID tokens).
+	InsecureAllowUntyped bool
+}
+
+// issuer is an Issuer after validation, with its algorithms as a set.
+type issuer struct {
+	name       string
+	audiences  []string
+	keys       KeySet
+	algs       algSet
+	secret     []byte
+	leeway     time.Duration
+	maxAge     time.Duration
+	scopeClaim string
+	required   []string
+	check      func(*tollgate.Principal) error
+	untyped    bool
+}
+
+// New validates cfg and returns a Validator. It reports an error for every
+// configuration that could not be enforced as written: no issuer, an issuer
+// without audience or keys, an unknown or ill-fitting algorithm, an HMAC
+// secret too short or combined with keys.
+func New(cfg Config) (*Validator, error) {
+	if len(cfg.Issuers) == 0 {
+		return nil, errors.New("validator: no issuer configured")
+	}
+	if cfg.MaxTokenSize < 0 {
+		return nil, errors.New("validator: negative MaxTokenSize: the size limit cannot be turned off")
+	}
+	if cfg.MaxTokenSize == 0 {
+		cfg.MaxTokenSize = DefaultMaxTokenSize
+	}
+	if cfg.MaxTokenSize > maxMaxTokenSize {
+		return nil, errors.New("validator: MaxTokenSize above 1 MiB")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	v := &Validator{
+		issuers: make(map[string]*issuer, len(cfg.Issuers)),
+		now:     cfg.Now,
+		split:   splitter{maxSize: cfg.MaxTokenSize, b64: base64.RawURLEncoding.Strict()},
+	}
+	for i := range cfg.Issuers {
+		is, err := newIssuer(&cfg.Issuers[i])
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := v.issuers[is.name]; dup {
+			return nil, fmt.Errorf("validator: issuer %q configured twice", is.name)
+		}
+		v.issuers[is.name] = is
+		v.order = append(v.order, is)
+		if is.untyped {
+			cfg.Logger.Warn("tollgate validator: InsecureAllowUntyped: tokens without typ at+jwt are accepted from this issuer",
+				"issuer", is.name)
+		}
+	}
+	return v, nil
+}
+
+func newIssuer(c *Issuer) (*issuer, error) {
+	if c.Issuer == "" {
+		return nil, errors.New("validator: an issuer has an empty Issuer")
+	}
+	errorf := func(format string, args ...any) error {
+		return fmt.Errorf("validator: issuer %q: "+format, append([]any{c.Issuer}, args...)...)
+	}
+	if len(c.Audiences) == 0 {
+		return nil, errorf("no audience configured")
+	}
+	if slices.Contains(c.Audiences, "") {
+		return nil, errorf("empty audience")
+	}
+	is := &issuer{
+		name:       c.Issuer,
+		audiences:  slices.Clone(c.Audiences),
+		keys:       c.Keys,
+		leeway:     c.Leeway,
+		maxAge:     max(c.MaxAge, 0),
+		scopeClaim: c.ScopeClaim,
+		required:   slices.Clone(c.RequiredClaims),
+		check:      c.Check,
+		untyped:    c.InsecureAllowUntyped,
+	}
+	switch {
+	case is.leeway == 0:
+		is.leeway = DefaultLeeway
+	case is.leeway < 0:
+		is.leeway = 0
+	}
+	if slices.Contains(is.required, "") {
+		return nil, errorf("empty name in RequiredClaims")
+	}
+
+	if c.HMACSecret != nil && len(c.HMACSecret) == 0 {
+		return nil, errorf("empty HMACSecret")
+	}
+	symmetric := c.HMACSecret != nil
+	switch {
+	case c.Keys != nil && symmetric:
+		return nil, errorf("both Keys and HMACSecret set: HMAC is never used alongside asymmetric keys")
+	case c.Keys == nil && !symmetric:
+		return nil, errorf("neither Keys nor HMACSecret set")
+	}
+	if symmetric {
+		is.secret = bytes.Clone(c.HMACSecret)
+	}
+
+	if c.Algorithms == nil {
+		is.algs = asymmetricAlgs
+		if symmetric {
+			is.algs = 1 << algHS256
+		}
+	}
+	for _, name := range c.Algorithms {
+		a := parseAlg([]byte(name))
+		if a == algUnknown {
+			return nil, errorf("unknown algorithm %q", name)
+		}
+		is.algs |= 1 << a
+	}
+	if is.algs == 0 {
+		return nil, errorf("empty Algorithms")
+	}
+	for a := algorithm(1); a < algCount; a++ {
+		if !is.algs.has(a) {
+			continue
+		}
+		switch {
+		case symmetric && !hmacAlgs.has(a):
+			return nil, errorf("algorithm %s needs Keys, not an HMACSecret", a)
+		case !symmetric && hmacAlgs.has(a):
+			return nil, errorf("algorithm %s needs an HMACSecret", a)
+		case symmetric && len(is.secret) < a.hash().Size():
+			return nil, errorf("HMACSecret of %d bytes is shorter than the %d-byte output of %s",
+				len(is.secret), a.hash().Size(), a)
+		}
+	}
+	return is, nil
+}
