@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/lestrrat-go/jwx/v2 v2.1.7
+	github.com/patrickmn/go-cache v2.1.0+incompatible
 	go.uber.org/goleak v1.3.0
 )
 

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
+	"github.com/tollgate/tollgate/jwks"
 )
 
 const (
@@ -48,6 +51,27 @@ type Config struct {
 	// Logger receives one warning at construction for every Insecure...
 	// option set. nil means slog.Default().
 	Logger *slog.Logger
+
+	// HTTPClient fetches the discovery documents and JWK Sets of the key
+	// sets the validator creates itself (for issuers without Keys). nil
+	// means a client of tollgate's own with timeouts on every wait.
+	HTTPClient *http.Client
+
+	// Observer receives the events of the key sets the validator creates
+	// and of its cache (transports report accepts and rejects).
+	Observer tollgate.Observer
+
+	// Cache configures the cache of validation results in front of the
+	// checks; see package [cache] for its fields and defaults. Its Name
+	// defaults to "jwt" and its Now to Config.Now; Config.Observer
+	// receives its events too; its Generation is always the validator's, so results
+	// obtained with a key that a refresh withdrew are not served again.
+	Cache cache.Config
+
+	// DisableCache turns the cache off: every call decodes the token and
+	// verifies its signature. For benchmarks, or for a caller that puts its
+	// own cache in front of the validator.
+	DisableCache bool
 }
 
 // Issuer is one trusted authorization server and the rules for its tokens.
@@ -63,9 +87,24 @@ type Issuer struct {
 	Audiences []string
 
 	// Keys is where the issuer's public keys come from, usually a *jwks.Set.
-	// Exactly one of Keys and HMACSecret is set. The validator does not own
-	// Keys: closing it is the caller's business.
+	// The validator does not own Keys: closing it is the caller's business.
+	//
+	// When neither Keys nor HMACSecret is set, the validator creates (and
+	// owns, and closes) a *jwks.Set for the issuer: from JWKSURL if set,
+	// otherwise by discovery from Issuer (OpenID Connect, then RFC 8414),
+	// with Config.HTTPClient and the jwks package's defaults. Keys and
+	// HMACSecret are never both set.
 	Keys KeySet
+
+	// JWKSURL is the JWK Set of an issuer without Keys, when its discovery
+	// document should not be used to find it.
+	JWKSURL string
+
+	// InsecureAllowHTTP lets the key set the validator creates for this
+	// issuer fetch over plain http from hosts that are not loopback. Keys
+	// fetched over http can be replaced by anyone on the path: use it only
+	// in a closed test network. It is logged at construction.
+	InsecureAllowHTTP bool
 
 	// Algorithms is the allowlist of JWS algorithms: RS256, RS384, RS512,
 	// PS256, PS384, PS512, ES256, ES384, ES512, EdDSA with Keys, or HS256,
@@ -163,10 +202,21 @@ func New(cfg Config) (*Validator, error) {
 	for i := range cfg.Issuers {
 		is, err := newIssuer(&cfg.Issuers[i])
 		if err != nil {
+			v.Close()
 			return nil, err
 		}
 		if _, dup := v.issuers[is.name]; dup {
+			v.Close()
 			return nil, fmt.Errorf("validator: issuer %q configured twice", is.name)
+		}
+		if is.keys == nil && is.secret == nil {
+			set, err := newKeySet(&cfg, &cfg.Issuers[i])
+			if err != nil {
+				v.Close()
+				return nil, fmt.Errorf("validator: issuer %q: %w", is.name, err)
+			}
+			is.keys = set
+			v.owned = append(v.owned, set)
 		}
 		v.issuers[is.name] = is
 		v.order = append(v.order, is)
@@ -175,7 +225,41 @@ func New(cfg Config) (*Validator, error) {
 				"issuer", is.name)
 		}
 	}
+	if !cfg.DisableCache {
+		cc := cfg.Cache
+		if cc.Name == "" {
+			cc.Name = "jwt"
+		}
+		if cc.Now == nil {
+			cc.Now = cfg.Now
+		}
+		cc.Observer = tollgate.JoinObservers(cfg.Observer, cc.Observer)
+		cc.Generation = v.Generation
+		c, err := cache.New(tollgate.ValidatorFunc(v.validate), cc)
+		if err != nil {
+			v.Close()
+			return nil, fmt.Errorf("validator: %w", err)
+		}
+		v.cache = c
+	}
 	return v, nil
+}
+
+// newKeySet creates the key set of an issuer configured without Keys.
+func newKeySet(cfg *Config, c *Issuer) (*jwks.Set, error) {
+	jc := jwks.Config{
+		HTTPClient:        cfg.HTTPClient,
+		InsecureAllowHTTP: c.InsecureAllowHTTP,
+		Observer:          cfg.Observer,
+		Logger:            cfg.Logger,
+		Now:               cfg.Now,
+	}
+	if c.JWKSURL != "" {
+		jc.URL = c.JWKSURL
+	} else {
+		jc.Issuer = c.Issuer
+	}
+	return jwks.New(jc)
 }
 
 func newIssuer(c *Issuer) (*issuer, error) {
@@ -219,8 +303,10 @@ func newIssuer(c *Issuer) (*issuer, error) {
 	switch {
 	case c.Keys != nil && symmetric:
 		return nil, errorf("both Keys and HMACSecret set: HMAC is never used alongside asymmetric keys")
-	case c.Keys == nil && !symmetric:
-		return nil, errorf("neither Keys nor HMACSecret set")
+	case symmetric && (c.JWKSURL != "" || c.InsecureAllowHTTP):
+		return nil, errorf("JWKSURL or InsecureAllowHTTP set with an HMACSecret")
+	case c.Keys != nil && (c.JWKSURL != "" || c.InsecureAllowHTTP):
+		return nil, errorf("JWKSURL or InsecureAllowHTTP set with Keys: they configure the key set the validator creates")
 	}
 	if symmetric {
 		is.secret = bytes.Clone(c.HMACSecret)

@@ -4,44 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
 
 	"github.com/tollgate/tollgate"
-	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 )
-
-// exampleKeys fetches an authorization server's JWK Set once. Production
-// code uses a *jwks.Set, which also refreshes and follows rotations.
-func exampleKeys(client *http.Client, url string) validator.KeySet {
-	resp, err := client.Get(url)
-	if err != nil {
-		panic(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		panic(err)
-	}
-	keys, _, err := jwks.ParseSet(body, 100)
-	if err != nil {
-		panic(err)
-	}
-	return newStaticKeys(keys...)
-}
 
 func Example() {
 	as := oauthtest.NewServer() // an authorization server for the example
 	defer as.Close()
 
+	// The issuer's keys are found by discovery, fetched, refreshed in the
+	// background and refetched when a token names a new key.
 	v, err := validator.New(validator.Config{
 		Issuers: []validator.Issuer{{
 			Issuer:    as.Issuer(),
 			Audiences: []string{as.Audience()},
-			Keys:      exampleKeys(as.Client(), as.JWKSURL()),
 		}},
 	})
 	if err != nil {
@@ -66,12 +45,12 @@ func ExampleValidator_Validate_rejections() {
 		Issuers: []validator.Issuer{{
 			Issuer:    as.Issuer(),
 			Audiences: []string{as.Audience()},
-			Keys:      exampleKeys(as.Client(), as.JWKSURL()),
 		}},
 	})
 	if err != nil {
 		panic(err)
 	}
+	defer v.Close()
 	ctx := context.Background()
 	for _, token := range []string{
 		as.JWT(oauthtest.TokenOptions{Lifetime: -time.Hour}),
@@ -104,13 +83,11 @@ func ExampleIssuer() {
 			{
 				Issuer:     internal.Issuer(),
 				Audiences:  []string{internal.Audience()},
-				Keys:       exampleKeys(internal.Client(), internal.JWKSURL()),
 				Algorithms: []string{"RS256"},
 			},
 			{
 				Issuer:               partner.Issuer(),
 				Audiences:            []string{"api://orders"},
-				Keys:                 exampleKeys(partner.Client(), partner.JWKSURL()),
 				Algorithms:           []string{"ES256"},
 				ScopeClaim:           "scp",
 				MaxAge:               2 * time.Hour,
@@ -121,6 +98,7 @@ func ExampleIssuer() {
 	if err != nil {
 		panic(err)
 	}
+	defer v.Close()
 	partnerToken := partner.JWT(oauthtest.TokenOptions{
 		Header: map[string]any{"typ": "JWT"},
 		Claims: map[string]any{"scp": "Orders.Read"},

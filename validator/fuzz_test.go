@@ -35,10 +35,11 @@ func FuzzValidate(f *testing.F) {
 		f.Add(`{"protected":"` + p[0] + `","payload":"` + p[1] + `","signature":"` + p[2] + `"}`) // JSON
 		f.Add(tok + ".e30.e30")                                                                   // JWE shape
 	}
-	v, err := validator.New(validator.Config{Issuers: issuers, Now: func() time.Time { return t0 }, Logger: slog.New(slog.DiscardHandler)})
+	v, err := validator.New(validator.Config{Issuers: issuers, Now: func() time.Time { return t0 }, Logger: slog.New(slog.DiscardHandler), DisableCache: true})
 	if err != nil {
 		f.Fatal(err)
 	}
+	defer v.Close()
 	f.Fuzz(func(t *testing.T, token string) {
 		p, err := v.Validate(context.Background(), token)
 		if err == nil {

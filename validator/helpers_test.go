@@ -235,14 +235,19 @@ func newFixtureOn(t testing.TB, as *oauthtest.Server, mods ...func(f *fixture, i
 	for _, mod := range mods {
 		mod(f, &is)
 	}
+	// The rule tests exercise the checks themselves, so the cache, which
+	// would answer a repeated token without them, is off here; cache_test.go
+	// covers the validator with its cache.
 	v, err := validator.New(validator.Config{
-		Issuers: []validator.Issuer{is},
-		Now:     func() time.Time { return f.now },
-		Logger:  slog.New(slog.DiscardHandler),
+		Issuers:      []validator.Issuer{is},
+		Now:          func() time.Time { return f.now },
+		Logger:       slog.New(slog.DiscardHandler),
+		DisableCache: true,
 	})
 	if err != nil {
 		t.Fatalf("validator.New: %v", err)
 	}
+	t.Cleanup(func() { v.Close() })
 	f.v = v
 	return f
 }

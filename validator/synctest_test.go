@@ -26,6 +26,7 @@ func TestExpiryOnFakeClock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer v.Close()
 		ctx := context.Background()
 		token := as.JWT(oauthtest.TokenOptions{Lifetime: 10 * time.Minute})
 
@@ -52,6 +53,7 @@ func TestNotBeforeOnFakeClock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer v.Close()
 		token := as.JWT(oauthtest.TokenOptions{Claims: map[string]any{"nbf": time.Now().Add(time.Minute).Unix()}})
 		_, err = v.Validate(context.Background(), token)
 		wantReject(t, err, tollgate.ErrExpired, "nbf")

@@ -2,9 +2,11 @@ package validator
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/jwks"
 )
 
@@ -16,6 +18,8 @@ type Validator struct {
 	order   []*issuer // as configured
 	split   splitter
 	now     func() time.Time
+	owned   []*jwks.Set  // key sets created for issuers without Keys
+	cache   *cache.Cache // nil when Config.DisableCache
 }
 
 var _ tollgate.Validator = (*Validator)(nil)
@@ -40,6 +44,14 @@ var _ tollgate.Validator = (*Validator)(nil)
 // nbf and max age), or tollgate.ErrUnavailable when the issuer's keys could
 // not be had. Neither the token nor a secret ever appears in the error.
 func (v *Validator) Validate(ctx context.Context, token string) (*tollgate.Principal, error) {
+	if v.cache != nil {
+		return v.cache.Validate(ctx, token)
+	}
+	return v.validate(ctx, token)
+}
+
+// validate is Validate without the cache.
+func (v *Validator) validate(ctx context.Context, token string) (*tollgate.Principal, error) {
 	var sigBuf [maxSigSize]byte
 	c, sig, err := v.split.parse(token, &sigBuf)
 	if err != nil {
@@ -99,10 +111,46 @@ func (v *Validator) Generation() uint64 {
 	return g
 }
 
-// Close releases what the Validator owns. Key sets given in [Issuer.Keys]
-// belong to the caller and are not closed. Close is safe to call more than
-// once.
-func (v *Validator) Close() error { return nil }
+// Start fetches the keys of the key sets the validator created (for issuers
+// configured without Keys) and returns the first failure of each, joined.
+// Calling it is optional - keys are fetched on first use otherwise - but a
+// server that calls it before accepting traffic answers its first requests
+// without waiting. A failed Start is not fatal: the sets keep retrying in
+// the background and [Validator.Ready] reports when they have keys.
+func (v *Validator) Start(ctx context.Context) error {
+	var errs []error
+	for _, set := range v.owned {
+		if err := set.Start(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ready reports whether every issuer's keys are loaded: the key sets the
+// validator created, and configured Keys that have a Ready method (as
+// *jwks.Set does). A readiness probe (/readyz) can use it.
+func (v *Validator) Ready() bool {
+	for _, is := range v.order {
+		if r, ok := is.keys.(interface{ Ready() bool }); ok && !r.Ready() {
+			return false
+		}
+	}
+	return true
+}
+
+// Close stops the validator's cache and closes the key sets it created. It
+// does not close key sets passed in Issuer.Keys.
+func (v *Validator) Close() error {
+	var errs []error
+	if v.cache != nil {
+		errs = append(errs, v.cache.Close())
+	}
+	for _, set := range v.owned {
+		errs = append(errs, set.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // checkTyp applies RFC 9068 section 2.1 (and 4): "at+jwt" required, unless
 // the issuer is configured not to set it.

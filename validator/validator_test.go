@@ -38,7 +38,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"empty issuer", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Issuer = "" })}, "empty Issuer"},
 		{"no audience", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Audiences = nil })}, "no audience"},
 		{"empty audience", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Audiences = []string{"api", ""} })}, "empty audience"},
-		{"no keys", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Keys = nil })}, "neither Keys nor HMACSecret"},
+		{"JWKS URL with Keys", validator.Config{Issuers: with(func(is *validator.Issuer) { is.JWKSURL = "https://as.example/jwks" })}, "JWKSURL or InsecureAllowHTTP set with Keys"},
+		{"insecure HTTP with an HMAC secret", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Keys, is.HMACSecret, is.InsecureAllowHTTP = nil, secret, true })}, "JWKSURL or InsecureAllowHTTP set with an HMACSecret"},
+		{"discovery from a plain http issuer", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Keys, is.Issuer = nil, "http://as.example" })}, "https"},
 		{"keys and HMAC secret", validator.Config{Issuers: with(func(is *validator.Issuer) { is.HMACSecret = secret })}, "both Keys and HMACSecret"},
 		{"empty HMAC secret", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Keys, is.HMACSecret = nil, []byte{} })}, "empty HMACSecret"},
 		{"HMAC secret shorter than HS256", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Keys, is.HMACSecret = nil, secret[:31] })}, "shorter than the 32-byte output of HS256"},
@@ -88,9 +90,11 @@ func TestInsecureOptionIsLogged(t *testing.T) {
 	var buf bytes.Buffer
 	is := validator.Issuer{Issuer: "https://as.example", Audiences: []string{"api"},
 		Keys: newStaticKeys(publicKey(t, oauthtest.NewKey("EdDSA"), false)), InsecureAllowUntyped: true}
-	if _, err := validator.New(validator.Config{Issuers: []validator.Issuer{is}, Logger: slog.New(slog.NewTextHandler(&buf, nil))}); err != nil {
+	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{is}, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer v.Close()
 	if !strings.Contains(buf.String(), "InsecureAllowUntyped") || !strings.Contains(buf.String(), "https://as.example") {
 		t.Errorf("no warning logged: %q", buf.String())
 	}
@@ -211,6 +215,7 @@ func TestSeveralIssuers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer v.Close()
 	ctx := context.Background()
 	for _, as := range []*oauthtest.Server{a, b} {
 		p, err := v.Validate(ctx, as.JWT(oauthtest.TokenOptions{}))
@@ -244,6 +249,7 @@ func TestHMACIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer v.Close()
 	claims := `{"iss":"https://legacy.example","sub":"s","aud":"api","exp":` + num(t0.Add(time.Hour)) + `}`
 	mint := func(alg string, key []byte) string {
 		input := b64(`{"alg":"`+alg+`","typ":"at+jwt"}`) + "." + b64(claims)
@@ -318,6 +324,7 @@ func TestGeneration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer v.Close()
 	before := v.Generation()
 	if before != 7 {
 		t.Errorf("Generation = %d, want 7", before)

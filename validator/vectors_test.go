@@ -28,10 +28,11 @@ func signatureLayer(t *testing.T, jwkSet string, secret []byte, algs ...string) 
 		}
 		is.Keys = newStaticKeys(keys...)
 	}
-	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{is}})
+	v, err := validator.New(validator.Config{Issuers: []validator.Issuer{is}, DisableCache: true})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	defer v.Close()
 	return v
 }
 
