@@ -214,6 +214,7 @@ func (as *authServer) doStop() error {
 		}
 	}
 	_ = as.stdin.Close()
+	as.client.CloseIdleConnections()
 	// Anything left in the group (there should be nothing) is killed and
 	// reported.
 	if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) {

@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // nodeBinary is the Node.js executable: $NODE, or node on the PATH.
@@ -42,6 +44,12 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		if err := shared.stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "interop: stopping the shared authorization server: %v\n", err)
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "interop: leaked goroutines: %v\n", err)
 			code = 1
 		}
 	}
