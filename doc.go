@@ -23,6 +23,11 @@
 //   - oauthtest: an in-process authorization server for tests, used the way
 //     net/http/httptest is.
 //
+// [Hybrid], in this package, composes the two kinds of validation: JWTs of the
+// configured issuers are validated locally (and never sent to the
+// authorization server, even when they fail), every other token by
+// introspection.
+//
 // # Errors
 //
 // Every rejection ends in one of the sentinels [ErrNoToken], [ErrInvalidRequest],

@@ -111,6 +111,16 @@ func (v *Validator) Generation() uint64 {
 	return g
 }
 
+// Issuers returns the issuer identifiers the validator trusts, in the order
+// they were configured. tollgate.NewHybrid reads it to route JWTs.
+func (v *Validator) Issuers() []string {
+	out := make([]string, len(v.order))
+	for i, is := range v.order {
+		out[i] = is.name
+	}
+	return out
+}
+
 // Start fetches the keys of the key sets the validator created (for issuers
 // configured without Keys) and returns the first failure of each, joined.
 // Calling it is optional - keys are fetched on first use otherwise - but a

@@ -13,10 +13,15 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
+	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/middleware"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 )
+
+// introspectionTTL is how long the API trusts an introspection answer.
+const introspectionTTL = 2 * time.Second
 
 // env is the running demo: two authorization servers (one of them down) and
 // the protected API.
@@ -28,6 +33,7 @@ type env struct {
 	apiURL   string // also the API's resource identifier (the tokens' audience)
 	prmURL   string
 	v        *validator.Validator
+	intro    *introspect.Client
 	client   *http.Client
 	steps    int
 	partnerT string // a token from the partner, minted before it went down
@@ -67,6 +73,29 @@ func start(ctx context.Context, out io.Writer) (*env, error) {
 	e.closers = append(e.closers, func() { e.v.Close() })
 	startErr := e.v.Start(ctx)
 
+	// Opaque tokens are validated by RFC 7662 introspection, with answers
+	// cached for introspectionTTL (2 minutes by default: the revocation
+	// latency; short here so the tour can show a revocation taking effect).
+	e.intro, err = introspect.New(introspect.Config{
+		Issuer:       e.as.Issuer(),
+		ClientID:     oauthtest.DefaultClientID,
+		ClientSecret: oauthtest.DefaultClientSecret,
+		Audiences:    []string{e.apiURL},
+		Cache:        cache.Config{MaxTTL: introspectionTTL},
+	})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { e.intro.Close() })
+	// JWTs of the trusted issuers are validated locally (never sent to the
+	// authorization server), every other token by introspection.
+	hybrid, err := tollgate.NewHybrid(tollgate.HybridConfig{JWT: e.v, Introspection: e.intro})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+
 	prm, err := middleware.NewMetadataHandler(middleware.ResourceMetadata{
 		Resource:             e.apiURL,
 		AuthorizationServers: []string{e.as.Issuer()},
@@ -78,7 +107,7 @@ func start(ctx context.Context, out io.Writer) (*env, error) {
 		return nil, err
 	}
 	e.prmURL = prm.URL()
-	mw, err := middleware.New(e.v, middleware.Config{
+	mw, err := middleware.New(hybrid, middleware.Config{
 		Realm:               "orders",
 		ResourceMetadataURL: prm.URL(),
 		// What a server would log (see tollgate.NewLogObserver); the tour

@@ -31,6 +31,12 @@ func TestTour(t *testing.T) {
 		regexp.MustCompile(`5\. a token whose signature was tampered with\n.*\n   -> 401 Unauthorized\n.*\n      \(server log: .*\(signature\)`),
 		regexp.MustCompile(`6\. .*orders:write\n.*\n   -> 403 Forbidden\n      WWW-Authenticate: Bearer realm="orders", error="insufficient_scope", scope="orders:write", resource_metadata=`),
 		regexp.MustCompile(`7\. .*down.*\n.*\n   -> 503 Service Unavailable\n      Retry-After: 5\n`),
+		regexp.MustCompile(`8\. an opaque token.*\n.*\n   -> 200 OK\n      \{"kind":"opaque",.*"subject":"svc-reporting"\}\n.*so far: 1\)`),
+		regexp.MustCompile(`9\. the same opaque token again.*\n.*\n   -> 200 OK\n.*\n.*so far: 1\)`),
+		regexp.MustCompile(`10\. the token is revoked.*\n.*\n   -> 200 OK\n`),
+		regexp.MustCompile(`11\. the revoked token once the cache TTL has passed\n.*\n   -> 401 Unauthorized\n.*error="invalid_token".*\n.*\(active\).*\n.*so far: 2\)`),
+		regexp.MustCompile(`12\. a new opaque token while the authorization server fails.*\n.*\n   -> 503 Service Unavailable\n      Retry-After: 5\n`),
+		regexp.MustCompile(`13\. a JWT while the authorization server fails.*\n.*\n   -> 200 OK\n`),
 		regexp.MustCompile(`"resource":"http://127\.0\.0\.1:\d+","authorization_servers":\["http://127\.0\.0\.1:\d+"\]`),
 		regexp.MustCompile(`all \d+ steps answered as expected\n$`),
 	} {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/oauthtest"
@@ -39,7 +40,47 @@ func (e *env) tour(ctx context.Context) (failed int) {
 			failed++
 		}
 	}
+	failed += e.opaqueTour(ctx)
 	e.printMetadata(ctx)
+	return failed
+}
+
+// opaqueTour shows opaque tokens: introspection, its cache, revocation and an
+// authorization server that stops answering.
+func (e *env) opaqueTour(ctx context.Context) (failed int) {
+	calls := func() string {
+		return fmt.Sprintf("      (introspection calls made to the authorization server so far: %d)\n",
+			e.as.Requests(oauthtest.EndpointIntrospection))
+	}
+	check := func(ok bool) {
+		if !ok {
+			failed++
+		}
+	}
+	opaque := e.as.Opaque(oauthtest.TokenOptions{Subject: "svc-reporting", Scopes: []string{"orders:read"}, Audience: []string{e.apiURL}})
+	check(e.do(ctx, step{"an opaque token, validated by introspection (RFC 7662)", http.MethodGet, "/orders", opaque, http.StatusOK}))
+	fmt.Fprint(e.out, calls())
+	check(e.do(ctx, step{"the same opaque token again: answered from the cache", http.MethodGet, "/orders", opaque, http.StatusOK}))
+	fmt.Fprint(e.out, calls())
+
+	e.as.Revoke(opaque)
+	check(e.do(ctx, step{fmt.Sprintf("the token is revoked at the authorization server; within the cache TTL (%v) the API still accepts it", introspectionTTL),
+		http.MethodGet, "/orders", opaque, http.StatusOK}))
+	select {
+	case <-time.After(introspectionTTL):
+	case <-ctx.Done():
+		return failed + 1
+	}
+	check(e.do(ctx, step{"the revoked token once the cache TTL has passed", http.MethodGet, "/orders", opaque, http.StatusUnauthorized}))
+	fmt.Fprint(e.out, calls())
+
+	e.as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Status: http.StatusBadGateway})
+	check(e.do(ctx, step{"a new opaque token while the authorization server fails (502)", http.MethodGet, "/orders",
+		e.as.Opaque(oauthtest.TokenOptions{Subject: "svc-billing", Scopes: []string{"orders:read"}, Audience: []string{e.apiURL}}),
+		http.StatusServiceUnavailable}))
+	check(e.do(ctx, step{"a JWT while the authorization server fails: its keys are already held", http.MethodGet, "/orders",
+		e.as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}}), http.StatusOK}))
+	e.as.Heal(oauthtest.EndpointIntrospection)
 	return failed
 }
 
