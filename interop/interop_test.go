@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/validator"
 )
@@ -57,6 +59,9 @@ func TestDiscovery(t *testing.T) {
 			rs := newResourceServer(t, as, rsOptions{discovery: &tc.discovery})
 			jwt := as.token(t, basicClient, "read", resourceFor("ES256"))
 			wantOK(t, rs.call(t, "/read", jwt.AccessToken), basicClient)
+			// The introspection endpoint is found through the metadata too.
+			opaque := as.token(t, basicClient, "read", "")
+			wantOK(t, rs.call(t, "/read", opaque.AccessToken), basicClient)
 		})
 	}
 }
@@ -97,7 +102,7 @@ func TestJWTAlgorithms(t *testing.T) {
 }
 
 // TestClientAuthentication gets tokens with each way a client authenticates
-// at the token endpoint.
+// at the token endpoint, and both kinds of token work.
 func TestClientAuthentication(t *testing.T) {
 	as := shared
 	rs := newResourceServer(t, as, rsOptions{})
@@ -108,6 +113,8 @@ func TestClientAuthentication(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			jwt := as.token(t, tc.client, "read", resourceFor("EdDSA"))
 			wantOK(t, rs.call(t, "/read", jwt.AccessToken), tc.client)
+			opaque := as.token(t, tc.client, "read", "")
+			wantOK(t, rs.call(t, "/read", opaque.AccessToken), tc.client)
 		})
 	}
 }
@@ -147,13 +154,70 @@ func TestJWTExpired(t *testing.T) {
 	wantRejected(t, a, http.StatusUnauthorized, tollgate.ErrExpired, "exp", `error="invalid_token"`)
 }
 
+// TestOpaqueIntrospection accepts an opaque token through the introspection
+// endpoint.
+func TestOpaqueIntrospection(t *testing.T) {
+	as := shared
+	t.Run("no audience", func(t *testing.T) {
+		rs := newResourceServer(t, as, rsOptions{})
+		tr := as.token(t, basicClient, "read write", "")
+		if strings.Count(tr.AccessToken, ".") == 2 {
+			t.Fatal("the server issued a JWT for a request without resource")
+		}
+		a := rs.call(t, "/read", tr.AccessToken)
+		wantOK(t, a, basicClient)
+		p := a.principal
+		if p.Kind != "opaque" || p.Issuer != as.Issuer || !slices.Equal(p.Scopes, []string{"read", "write"}) {
+			t.Errorf("principal kind %q iss %q scopes %v, want opaque %q [read write]", p.Kind, p.Issuer, p.Scopes, as.Issuer)
+		}
+		if want := time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second); p.ExpiresAt.Before(want.Add(-time.Minute)) || p.ExpiresAt.After(want.Add(time.Minute)) {
+			t.Errorf("principal exp %v, want about %v", p.ExpiresAt, want)
+		}
+	})
+	t.Run("audience required", func(t *testing.T) {
+		rs := newResourceServer(t, as, rsOptions{introspectionAudiences: []string{audience}})
+		withAud := as.token(t, basicClient, "read", opaqueWithAud)
+		a := rs.call(t, "/read", withAud.AccessToken)
+		wantOK(t, a, basicClient)
+		if !slices.Equal(a.principal.Audiences, []string{audience}) {
+			t.Errorf("principal aud %v, want [%s]", a.principal.Audiences, audience)
+		}
+		// oidc-provider's answer for a token without a resource has no aud.
+		withoutAud := as.token(t, basicClient, "read", "")
+		wantRejected(t, rs.call(t, "/read", withoutAud.AccessToken), http.StatusUnauthorized,
+			tollgate.ErrInvalidToken, "aud", `error="invalid_token"`)
+	})
+}
+
+// TestOpaqueRevoked refuses a revoked opaque token once the cached answer
+// has run out (the revocation latency, introspect.Config.CacheMaxTTL).
+func TestOpaqueRevoked(t *testing.T) {
+	as := shared
+	rs := newResourceServer(t, as, rsOptions{})
+	tr := as.token(t, postClient, "read", "")
+	wantOK(t, rs.call(t, "/read", tr.AccessToken), postClient)
+
+	as.revoke(t, postClient, tr.AccessToken)
+	if active := as.introspect(t, tr.AccessToken)["active"]; active != false {
+		t.Fatalf("after revocation the server says active: %v", active)
+	}
+	// Within the cache's lifetime the answer given before still stands.
+	rs.clock.advance(introspect.DefaultCacheMaxTTL - time.Second)
+	wantOK(t, rs.call(t, "/read", tr.AccessToken), postClient)
+
+	rs.clock.advance(2 * time.Second)
+	wantRejected(t, rs.call(t, "/read", tr.AccessToken), http.StatusUnauthorized,
+		tollgate.ErrInvalidToken, "active", `error="invalid_token"`)
+}
+
 // TestInsufficientScope answers 403 to a valid token without the scope a
-// route needs.
+// route needs, for both kinds of token.
 func TestInsufficientScope(t *testing.T) {
 	as := shared
 	rs := newResourceServer(t, as, rsOptions{})
 	for _, tc := range []struct{ name, resource string }{
 		{"jwt", resourceFor("RS256")},
+		{"opaque", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			readOnly := as.token(t, readClient, "read", tc.resource)
@@ -212,18 +276,23 @@ func TestKeyRotation(t *testing.T) {
 }
 
 // TestAuthorizationServerDown keeps accepting JWTs signed with keys already
-// loaded when the authorization server is gone.
+// loaded when the authorization server is gone, and answers 503 (no decision)
+// for opaque tokens, which only the server can judge.
 func TestAuthorizationServerDown(t *testing.T) {
 	as := startAS(t)
 	rs := newResourceServer(t, as, rsOptions{})
-	// The resource server has been running: it holds the keys.
-	warm := as.token(t, basicClient, "read", resourceFor("ES256"))
-	wantOK(t, rs.call(t, "/read", warm.AccessToken), basicClient)
+	// The resource server has been running: it holds the keys and knows the
+	// introspection endpoint.
+	for _, resource := range []string{resourceFor("ES256"), ""} {
+		warm := as.token(t, basicClient, "read", resource)
+		wantOK(t, rs.call(t, "/read", warm.AccessToken), basicClient)
+	}
 	// Tokens the resource server has not seen yet, so nothing is cached.
 	jwts := map[string]string{}
 	for _, alg := range algorithms {
 		jwts[alg] = as.token(t, basicClient, "read", resourceFor(alg)).AccessToken
 	}
+	opaque := as.token(t, basicClient, "read", "").AccessToken
 
 	if err := as.stop(); err != nil {
 		t.Fatal(err)
@@ -237,6 +306,16 @@ func TestAuthorizationServerDown(t *testing.T) {
 			wantOK(t, rs.call(t, "/read", jwts[alg]), basicClient)
 		})
 	}
+	t.Run("opaque", func(t *testing.T) {
+		a := rs.call(t, "/read", opaque)
+		wantRejected(t, a, http.StatusServiceUnavailable, tollgate.ErrUnavailable, "introspection")
+		if a.challenge != "" {
+			t.Errorf("503 with WWW-Authenticate %q", a.challenge)
+		}
+		if a.retry == "" {
+			t.Error("503 without Retry-After")
+		}
+	})
 }
 
 // probe reports whether anything answers GET url.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/middleware"
 	"github.com/tollgate/tollgate/validator"
@@ -30,11 +31,17 @@ type rsOptions struct {
 	// creates its key set itself (OpenID Connect discovery, then RFC 8414),
 	// as a user's configuration with only Issuer and Audiences does.
 	discovery *jwks.Discovery
+	// introspectionAudiences, when set, are required in introspection
+	// answers. oidc-provider puts aud in them only for tokens issued for a
+	// resource, so the usual configuration does without.
+	introspectionAudiences []string
 }
 
 // resourceServer is an API protected by tollgate, the way a user would
-// assemble it: the middleware in front of the JWT validator (keys found by
-// discovery, results cached).
+// assemble it: the middleware in front of a hybrid validator that sends the
+// issuer's JWTs to the JWT validator (keys found by discovery, results
+// cached) and every other token to the introspection client (endpoint found
+// by discovery, answers cached).
 type resourceServer struct {
 	url    string
 	clock  *clock
@@ -101,7 +108,26 @@ func newResourceServer(t *testing.T, as *authServer, opts rsOptions) *resourceSe
 		t.Fatalf("validator: first key fetch: %v", err)
 	}
 
-	mw, err := middleware.New(jwtValidator, middleware.Config{
+	introspection, err := introspect.New(introspect.Config{
+		Issuer:       as.Issuer,
+		ClientID:     introspector,
+		ClientSecret: introspect.Secret(as.secrets[introspector]),
+		Audiences:    opts.introspectionAudiences,
+		Now:          rs.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeLater(introspection)
+
+	hybrid, err := tollgate.NewHybrid(tollgate.HybridConfig{
+		JWT:           jwtValidator, // its issuers are read from it
+		Introspection: introspection,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := middleware.New(hybrid, middleware.Config{
 		Realm: "interop",
 		Observer: tollgate.Observer{
 			OnReject: func(_ context.Context, e tollgate.RejectEvent) {
