@@ -118,3 +118,13 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseAuthorization(b *testing.B) {
+	header := "Bearer " + strings.Repeat("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0", 19) + "." + strings.Repeat("x", 342)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tollgate.ParseAuthorization(header); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

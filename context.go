@@ -29,24 +29,21 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 //		return
 //	}
 func RequireScope(ctx context.Context, scopes ...string) error {
-	p, ok := FromContext(ctx)
-	if !ok {
-		return &Error{Kind: ErrNoToken, Check: "scope"}
-	}
-	if p.Scopes().HasAll(scopes...) {
-		return nil
-	}
-	return &Error{Kind: ErrInsufficientScope, Check: "scope", Scopes: NewScopes(scopes...).Strings()}
+	return requireScopes(ctx, scopes, Scopes.HasAll)
 }
 
 // RequireAnyScope is like [RequireScope] but is satisfied by any one of
 // scopes. The error's Scopes lists all of them.
 func RequireAnyScope(ctx context.Context, scopes ...string) error {
+	return requireScopes(ctx, scopes, Scopes.HasAny)
+}
+
+func requireScopes(ctx context.Context, scopes []string, held func(Scopes, ...string) bool) error {
 	p, ok := FromContext(ctx)
 	if !ok {
 		return &Error{Kind: ErrNoToken, Check: "scope"}
 	}
-	if p.Scopes().HasAny(scopes...) {
+	if held(p.Scopes(), scopes...) {
 		return nil
 	}
 	return &Error{Kind: ErrInsufficientScope, Check: "scope", Scopes: NewScopes(scopes...).Strings()}
