@@ -123,7 +123,9 @@ const (
 // 4 KiB of slack) to the middleware and the real validator. Each row names
 // the answer, whether the validator was asked, and which check refused it.
 // Megabyte tokens cost a size comparison: the validator refuses them before
-// decoding (and the cache before hashing).
+// decoding (and the cache before hashing). The resource_metadata of a
+// challenge is the configured URL whatever the request's Host and
+// X-Forwarded-* headers say (RFC 9728, impersonation attacks).
 func TestHostileRequests(t *testing.T) {
 	const mib = 1 << 20
 	b64 := func(n int) string { return strings.Repeat("A", n) }
@@ -152,6 +154,9 @@ func TestHostileRequests(t *testing.T) {
 		{name: "header and form token, form tokens on", cfg: middleware.Config{AllowFormToken: true}, request: func(tok string) string {
 			return post("/", "access_token="+tok, "Authorization: Bearer "+tok)
 		}, status: 400, challenge: hostileTwoPlaces, check: "authorization"},
+		{name: "spoofed Host and X-Forwarded headers", cfg: middleware.Config{ResourceMetadataURL: metaURL}, request: func(string) string {
+			return "GET / HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: http\r\nConnection: close\r\n\r\n"
+		}, status: 401, challenge: `Bearer realm="api", resource_metadata="` + metaURL + `"`, check: "authorization"},
 		{name: "token of 1 MiB in the header", request: func(string) string {
 			return get("/", "Authorization: Bearer "+b64(mib))
 		}, status: 401, challenge: hostileInvalid, validated: 1, check: "size"},
