@@ -7,6 +7,8 @@ package jwks_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -205,7 +207,8 @@ func TestHostileSlowResponses(t *testing.T) {
 // TestHostileFloods: a server that answers without end, or announces a body
 // larger than the limit, is cut off at the limit without waiting: the fetch
 // fails at once with netpolicy.ErrBodyTooLarge, having read at most the limit
-// (plus what the pipe and the transport's buffer hold). An error page is
+// (plus what the pipe and the transport's buffer hold); a gzip bomb is cut at
+// the limit of what it inflates to. An error page is
 // drained only a little, for the connection's sake. The flood stops at
 // 16 MiB, so that without the limit the test fails instead of hanging.
 func TestHostileFloods(t *testing.T) {
@@ -237,6 +240,15 @@ func TestHostileFloods(t *testing.T) {
 		}, jwks.DefaultMaxBodySize + slack, true},
 		{"huge Content-Length announced", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			flood(w, head(200, 1<<30), floodSize)
+		}, slack, true},
+		{"gzip bomb", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			_, _ = zw.Write([]byte(`{"keys":[`))
+			_, _ = zw.Write(bytes.Repeat([]byte(" "), floodSize))
+			_ = zw.Close()
+			h := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", z.Len())
+			_, _ = w.Write(append([]byte(h), z.Bytes()...))
 		}, slack, true},
 		{"endless error page", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			flood(w, head(500, -1), floodSize)
