@@ -106,6 +106,17 @@ func writeSlowly(w net.Conn, s string, size int, d time.Duration) {
 	}
 }
 
+// inPieces writes s in n pieces (s must have at least n bytes), sleeping d
+// before each: the last byte leaves n*d after the first sleep began.
+func inPieces(w net.Conn, s string, n int, d time.Duration) {
+	for i := range n {
+		time.Sleep(d)
+		if _, err := w.Write([]byte(s[i*len(s)/n : (i+1)*len(s)/n])); err != nil {
+			return
+		}
+	}
+}
+
 // flood writes prefix, then filler until the client goes away or limit
 // bytes were written.
 func flood(w net.Conn, prefix string, limit int) {
@@ -145,7 +156,7 @@ func TestHostileSlowResponses(t *testing.T) {
 		}, true},
 		{"body trickled within the timeout (twin)", func(w net.Conn, body string) {
 			_, _ = w.Write([]byte(head(200, len(body))))
-			writeSlowly(w, body, (len(body)+9)/10, (timeout-time.Millisecond)/10)
+			inPieces(w, body, 10, (timeout-time.Millisecond)/10)
 		}, true},
 		{"headers trickled", func(w net.Conn, body string) {
 			writeSlowly(w, head(200, len(body))+body, 1, time.Second)
@@ -156,7 +167,7 @@ func TestHostileSlowResponses(t *testing.T) {
 		}, false},
 		{"body trickled just past the timeout", func(w net.Conn, body string) {
 			_, _ = w.Write([]byte(head(200, len(body))))
-			writeSlowly(w, body, (len(body)+9)/10, (timeout+time.Millisecond)/10)
+			inPieces(w, body, 10, (timeout+time.Millisecond)/10)
 		}, false},
 		{"stalls after the headers", func(w net.Conn, body string) {
 			_, _ = w.Write([]byte(head(200, len(body))))
