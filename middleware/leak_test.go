@@ -21,6 +21,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/middleware"
 	"github.com/tollgate/tollgate/oauthtest"
@@ -142,13 +143,15 @@ func hs256(secret []byte, claims map[string]any) string {
 
 // TestNoTokenOrSecretLeaks runs every failure class - no token, invalid
 // request, invalid token (each check), expired, insufficient scope,
-// unavailable (keys down, hanging, request cancelled) - and the success path
-// through the middleware, the JWT validator with its cache and a JWK Set, and
-// asserts that none of the tokens sent, the HMAC secret of a symmetric
-// issuer, the password in the JWK Set URL or the private key a careless
-// server published appears in any log record (slog adapter, JSON and text),
-// any Observer event, any error string, or any answer's status, headers or
-// body.
+// unavailable (keys down, hanging, request cancelled; introspection refusing
+// our credentials, failing, hanging, answering garbage) - and the success
+// paths through the middleware, the hybrid router, the JWT validator with its
+// cache and a JWK Set, and the introspection client with its cache, and
+// asserts that none of the tokens sent, the introspection client secret (raw
+// or in its Basic header), the HMAC secret of a symmetric issuer, the
+// password in the JWK Set URL or the private key a careless server published
+// appears in any log record (slog adapter, JSON and text), any Observer
+// event, any error string, or any answer's status, headers or body.
 func TestNoTokenOrSecretLeaks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var sink leakSink
@@ -156,7 +159,9 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 		var kindsMu sync.Mutex
 		obs := sink.observer(kinds, &kindsMu)
 
-		as := oauthtest.New(oauthtest.Config{InMemory: true, Algorithm: "ES256"})
+		const clientSecret = "cs-Zk81qW7pLm3vN9xT2bR5yH"
+		as := oauthtest.New(oauthtest.Config{InMemory: true, Algorithm: "ES256",
+			Clients: []oauthtest.Client{{ID: "orders-api", Secret: clientSecret}}})
 		defer as.Close()
 		const jwksPassword = "jwks-password-Xq7v2LmP9s"
 		hmacSecret := []byte("hmac-secret-for-the-symmetric-issuer-0123456789")
@@ -197,7 +202,23 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer v.Close()
-		mw, err := middleware.New(v, middleware.Config{Realm: "api", Observer: obs})
+		ic, err := introspect.New(introspect.Config{
+			Endpoint:     as.IntrospectionURL(),
+			ClientID:     "orders-api",
+			ClientSecret: clientSecret,
+			Audiences:    []string{as.Audience()},
+			HTTPClient:   as.Client(),
+			Observer:     obs,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ic.Close()
+		hv, err := tollgate.NewHybrid(tollgate.HybridConfig{JWT: v, JWTIssuers: []string{as.Issuer(), hmacIssuer}, Introspection: ic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mw, err := middleware.New(hv, middleware.Config{Realm: "api", Observer: obs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,9 +241,10 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			name    string
 			auth    []string // Authorization headers
 			query   string
-			cancel  bool          // the request's context is already cancelled
-			before  func()        // runs first, inside the bubble
-			wait    time.Duration // the clock moves on this much first
+			cancel  bool               // the request's context is already cancelled
+			before  func()             // runs first, inside the bubble
+			intro   *oauthtest.Failure // how the introspection endpoint fails
+			wait    time.Duration      // the clock moves on this much first
 			status  int
 			reached error // the kind of the rejection, nil for a 200
 		}
@@ -232,6 +254,15 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			}
 			return as.JWT(o)
 		}
+		opaque := func(o oauthtest.TokenOptions) string {
+			if o.Scopes == nil {
+				o.Scopes = []string{"read"}
+			}
+			return as.Opaque(o)
+		}
+		reused := opaque(oauthtest.TokenOptions{Subject: "erin"})
+		revoked := opaque(oauthtest.TokenOptions{})
+		as.Revoke(revoked)
 		forged := good[:len(good)-8] + "AAAAAAAA"
 		unknownKID := tok(oauthtest.TokenOptions{Key: oauthtest.NewKey("ES256")})
 		rotatedKID := tok(oauthtest.TokenOptions{Key: oauthtest.NewKey("ES256")})
@@ -265,12 +296,34 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			{name: "key set hangs", wait: jwks.DefaultMinRefetchInterval, before: func() {
 				as.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Hang: true})
 			}, auth: []string{"Bearer " + rotatedKID}, status: 503, reached: tollgate.ErrUnavailable},
+			{name: "opaque token accepted", auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{Subject: "dave"})}, status: 200},
+			{name: "opaque token accepted again, from the cache", auth: []string{"Bearer " + reused}, status: 200},
+			{name: "opaque token unknown", auth: []string{"Bearer opaque-token-the-server-never-issued"}, status: 401, reached: tollgate.ErrInvalidToken},
+			{name: "opaque token revoked", auth: []string{"Bearer " + revoked}, status: 401, reached: tollgate.ErrInvalidToken},
+			{name: "opaque token of another audience", auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{Audience: []string{"other"}})}, status: 401, reached: tollgate.ErrInvalidToken},
+			{name: "opaque token expired", auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{Lifetime: -time.Minute})}, status: 401, reached: tollgate.ErrInvalidToken},
+			{name: "JWT of a foreign issuer, introspected", auth: []string{"Bearer " + tok(oauthtest.TokenOptions{Claims: map[string]any{"iss": "https://other.example"}})}, status: 401, reached: tollgate.ErrInvalidToken},
+			{name: "introspection refuses our credentials", intro: &oauthtest.Failure{Status: http.StatusUnauthorized,
+				Body: `{"error":"invalid_client","error_description":"wrong secret ` + clientSecret + `"}`},
+				auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{})}, status: 503, reached: tollgate.ErrUnavailable},
+			{name: "introspection fails", intro: &oauthtest.Failure{Status: http.StatusInternalServerError},
+				auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{})}, status: 503, reached: tollgate.ErrUnavailable},
+			{name: "introspection answers garbage", intro: &oauthtest.Failure{Body: "<html>" + clientSecret + "</html>"},
+				auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{})}, status: 503, reached: tollgate.ErrUnavailable},
+			{name: "introspection answers active as a string", intro: &oauthtest.Failure{Body: `{"active":"true"}`},
+				auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{})}, status: 401, reached: tollgate.ErrInvalidToken},
+			{name: "introspection hangs", intro: &oauthtest.Failure{Hang: true},
+				auth: []string{"Bearer " + opaque(oauthtest.TokenOptions{})}, status: 503, reached: tollgate.ErrUnavailable},
 		}
 		var sent []string
 		for _, r := range rows {
 			if r.wait > 0 {
 				time.Sleep(r.wait)
 				synctest.Wait()
+			}
+			as.Heal(oauthtest.EndpointIntrospection)
+			if r.intro != nil {
+				as.Fail(oauthtest.EndpointIntrospection, *r.intro)
 			}
 			if r.before != nil {
 				r.before()
@@ -306,7 +359,7 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			// The same token straight to the validator: its error string.
 			for _, a := range r.auth {
 				if t, ok := strings.CutPrefix(a, "Bearer "); ok {
-					_, err := v.Validate(req.Context(), t)
+					_, err := hv.Validate(req.Context(), t)
 					sink.printf("validate %s: %s", r.name, errText(err))
 				}
 			}
@@ -322,6 +375,8 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			"HMAC secret":           string(hmacSecret),
 			"HMAC secret in Basic":  basic,
 			"published private key": privMembers.D,
+			"introspection secret":  clientSecret,
+			"introspection Basic":   base64.StdEncoding.EncodeToString([]byte("orders-api:" + clientSecret)),
 		}
 		for i, tok := range sent {
 			secrets[fmt.Sprintf("token %d", i)] = tok
