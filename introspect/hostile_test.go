@@ -345,7 +345,7 @@ func TestHostileAnswerSizeLimit(t *testing.T) {
 // TestHostileConcurrencyAtDefaultLimit: a hanging endpoint holds at most
 // DefaultMaxConcurrent calls. At the limit every call is sent; one past it
 // waits for a slot, which frees when the first calls time out, and is then
-// bounded by its own Timeout: nothing runs past the cache's call timeout.
+// bounded by its own Timeout: nothing runs past twice the Timeout.
 func TestHostileConcurrencyAtDefaultLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		as := newAS(oauthtest.Config{InMemory: true})
@@ -359,6 +359,12 @@ func TestHostileConcurrencyAtDefaultLimit(t *testing.T) {
 		start := time.Now()
 		for i := range n {
 			token := as.Opaque(oauthtest.TokenOptions{})
+			if i == n-1 {
+				// One past the limit comes a second later, so the slot it
+				// waits for frees (at Timeout) before its own wait for a
+				// slot, also bounded by Timeout, runs out.
+				time.Sleep(time.Second)
+			}
 			wg.Go(func() {
 				_, errs[i] = c.Validate(context.Background(), token)
 				took[i] = time.Since(start)
@@ -383,6 +389,43 @@ func TestHostileConcurrencyAtDefaultLimit(t *testing.T) {
 		}
 		if got := as.Requests(oauthtest.EndpointIntrospection); got != n {
 			t.Fatalf("%d calls in all, want %d", got, n)
+		}
+	})
+}
+
+// TestSlotWaitIsBoundedWithoutADeadline: with the cache off and request
+// contexts without deadline, a call that keeps losing the race for a free slot
+// gives up after Timeout instead of waiting behind every other caller.
+func TestSlotWaitIsBoundedWithoutADeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := newAS(oauthtest.Config{InMemory: true})
+		defer as.Close()
+		as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Hang: true})
+		cfg := config(as)
+		cfg.DisableCache = true
+		cfg.MaxConcurrent = 1
+		cfg.Timeout = time.Hour // each call holds the only slot for an hour
+		c := newClient(t, cfg)
+		start := time.Now()
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = c.Validate(context.Background(), as.Opaque(oauthtest.TokenOptions{})) }) // holds [0, 1h)
+		synctest.Wait()
+		time.Sleep(30 * time.Minute)
+		ended := make(chan time.Duration, 2)
+		for range 2 { // both wait from 30m; at 1h one gets the slot, the other keeps waiting
+			wg.Go(func() {
+				_, err := c.Validate(context.Background(), as.Opaque(oauthtest.TokenOptions{}))
+				wantErr(t, err, tollgate.ErrUnavailable, "introspection")
+				ended <- time.Since(start)
+			})
+		}
+		wg.Wait()
+		first, second := <-ended, <-ended
+		if first != 90*time.Minute || second != 2*time.Hour {
+			t.Fatalf("waiters ended at %v and %v; want the loser to give up at 1h30m (30m + Timeout) and the winner at 2h", first, second)
+		}
+		if n := as.Requests(oauthtest.EndpointIntrospection); n != 2 {
+			t.Fatalf("%d calls reached the AS, want 2", n)
 		}
 	})
 }
