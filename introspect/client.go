@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/cache"
@@ -146,11 +147,23 @@ func (c *Client) introspect(ctx context.Context, token string) (*tollgate.Princi
 		return nil, err
 	}
 	if c.sem != nil {
+		// The wait for a slot is bounded by Timeout too, whatever the
+		// caller's context says: with the cache off and no deadline on the
+		// request it would otherwise have no bound at all.
+		wait := time.NewTimer(c.s.Timeout)
+		var cause error
 		select {
 		case c.sem <- struct{}{}:
+			wait.Stop()
 			defer func() { <-c.sem }()
 		case <-ctx.Done():
-			err := unavailable("introspection", "too many introspection calls in flight", ctx.Err())
+			cause = ctx.Err()
+		case <-wait.C:
+			cause = context.DeadlineExceeded
+		}
+		if cause != nil {
+			wait.Stop()
+			err := unavailable("introspection", "too many introspection calls in flight", cause)
 			if c.s.Observer.OnIntrospectFailure != nil {
 				c.s.Observer.OnIntrospectFailure(ctx, tollgate.IntrospectEvent{Endpoint: ep, Err: err})
 			}

@@ -87,13 +87,17 @@ type Config struct {
 	MinRefreshInterval time.Duration
 	MaxRefreshInterval time.Duration
 
-	// MinRefetchInterval is the least time between the starts of two
-	// fetches of any kind (default DefaultMinRefetchInterval). A token with
-	// an unknown key ID triggers an immediate fetch, but at most one per
-	// interval: concurrent misses share one fetch, and a miss inside the
-	// interval is answered at once from the keys held. After a failed
-	// fetch, the background retries start at this interval and double up to
-	// MinRefreshInterval.
+	// MinRefetchInterval is the rate limit of fetches triggered by tokens
+	// (default DefaultMinRefetchInterval). A token with an unknown key ID
+	// triggers an immediate fetch, but at most one per interval:
+	// concurrent misses share one fetch, and a miss inside the interval is
+	// answered at once from the keys held. Only such fetches count against
+	// the limit - what a token can trigger is what an attacker can - so a
+	// routine background refresh a moment earlier does not delay the first
+	// token signed with a key the authorization server has just added. A
+	// background refresh never starts within the interval after another
+	// fetch. After a failed fetch, the background retries start at this
+	// interval and double up to MinRefreshInterval.
 	MinRefetchInterval time.Duration
 
 	// StaleLimit is how long keys stay usable after the last successful

@@ -36,7 +36,8 @@ type Set struct {
 	closed      bool
 	looping     bool
 	inflight    *call
-	lastAttempt time.Time // start of the last fetch, for the rate limit
+	lastAttempt time.Time // start of the last fetch of any kind
+	lastForced  time.Time // start of the last fetch triggered by an unknown key ID: the rate limit
 	lastOK      bool      // whether the last finished fetch succeeded
 	lastErr     error
 	failures    int       // consecutive failed fetches, for the backoff
@@ -277,11 +278,20 @@ func (s *Set) beginLocked(forced bool) *call {
 		return s.inflight
 	}
 	now := s.now()
-	if !s.lastAttempt.IsZero() && now.Sub(s.lastAttempt) < s.cfg.MinRefetchInterval {
+	// Tokens can trigger fetches, so those are limited against each other;
+	// a background refresh keeps its distance from any fetch.
+	last := s.lastAttempt
+	if forced {
+		last = s.lastForced
+	}
+	if !last.IsZero() && now.Sub(last) < s.cfg.MinRefetchInterval {
 		return nil
 	}
 	c := &call{done: make(chan struct{}), forced: forced}
 	s.inflight, s.lastAttempt = c, now
+	if forced {
+		s.lastForced = now
+	}
 	s.startLoopLocked()
 	s.wg.Add(1)
 	go s.run(c)

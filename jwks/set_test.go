@@ -133,33 +133,41 @@ func TestLookupUnknownKID(t *testing.T) {
 		ctx := context.Background()
 		count := func() int { return as.Requests(oauthtest.EndpointJWKS) }
 
-		// Rate-limited right after Start: answered at once, no fetch.
+		// Right after Start, the first unknown kid still refetches: only
+		// fetches triggered by tokens count against the limit, so a key the
+		// AS added a moment after our last fetch is found at once.
 		_, err := s.Lookup(ctx, "unknown")
 		wantErr(t, err, tollgate.ErrInvalidToken, "kid")
-		if count() != 1 {
-			t.Fatalf("%d fetches, want 1", count())
+		if count() != 2 {
+			t.Fatalf("%d fetches, want 2", count())
+		}
+		// Rate-limited now: answered at once, no fetch.
+		_, err = s.Lookup(ctx, "other-unknown")
+		wantErr(t, err, tollgate.ErrInvalidToken, "kid")
+		if count() != 2 {
+			t.Fatalf("%d fetches, want 2", count())
 		}
 		// An interval later: one refetch, still unknown.
 		advance(time.Minute)
 		_, err = s.Lookup(ctx, "unknown")
 		wantErr(t, err, tollgate.ErrInvalidToken, "kid")
-		if count() != 2 {
-			t.Fatalf("%d fetches, want 2", count())
+		if count() != 3 {
+			t.Fatalf("%d fetches, want 3", count())
 		}
 		// Just short of the next interval: no fetch.
 		advance(time.Minute - time.Nanosecond)
 		_, err = s.Lookup(ctx, "unknown")
 		wantErr(t, err, tollgate.ErrInvalidToken, "kid")
-		if count() != 2 {
-			t.Fatalf("%d fetches, want 2", count())
+		if count() != 3 {
+			t.Fatalf("%d fetches, want 3", count())
 		}
 		// At the interval: a fetch, which the refetch fails.
 		advance(time.Nanosecond)
 		as.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Status: http.StatusInternalServerError})
 		_, err = s.Lookup(ctx, "unknown")
 		wantErr(t, err, tollgate.ErrUnavailable, "jwks")
-		if count() != 3 {
-			t.Fatalf("%d fetches, want 3", count())
+		if count() != 4 {
+			t.Fatalf("%d fetches, want 4", count())
 		}
 		if !strings.Contains(err.Error(), "500") {
 			t.Fatalf("err = %v, want the 500 as its cause", err)
@@ -499,6 +507,32 @@ func TestCallerClientUnchanged(t *testing.T) {
 		}
 		if c.CheckRedirect != nil || c.Transport != before.Transport || c.Timeout != before.Timeout {
 			t.Fatal("the caller's client was modified")
+		}
+	})
+}
+
+// TestNewKeyRightAfterABackgroundRefresh: an authorization server that adds
+// a key and signs with it at once, moments after our last routine fetch,
+// must not see its new tokens refused until the rate limit runs out.
+func TestNewKeyRightAfterABackgroundRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := inMemory(t, oauthtest.Config{})
+		s := newSet(t, as, jwks.Config{MinRefetchInterval: time.Minute})
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Step until a background refresh has just run.
+		before := as.Requests(oauthtest.EndpointJWKS)
+		for as.Requests(oauthtest.EndpointJWKS) == before {
+			advance(time.Second)
+		}
+		before = as.Requests(oauthtest.EndpointJWKS)
+		k := as.RotateKey()
+		if _, err := s.Lookup(context.Background(), k.ID()); err != nil {
+			t.Fatalf("the new key was refused: %v", err)
+		}
+		if n := as.Requests(oauthtest.EndpointJWKS) - before; n != 1 {
+			t.Fatalf("%d fetches for the new key, want 1", n)
 		}
 	})
 }

@@ -138,11 +138,15 @@ func (e *env) printMetadata(ctx context.Context) {
 		e.prmURL, strings.TrimSpace(string(body)))
 }
 
-// printServe prints how to talk to the running servers.
+// printServe prints how to talk to the running servers, and how to put the
+// tollgate server (cmd/tollgate) in front of the API.
 func (e *env) printServe() {
 	token := e.as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read", "orders:write"}, Lifetime: 3600e9})
 	fmt.Fprintf(e.out, "\nServing until interrupted (Ctrl-C). Authorization server issuer: %s\nTry:\n  curl -i -H 'Authorization: Bearer %s' %s/orders\n",
 		e.as.Issuer(), token, e.apiURL)
+	fmt.Fprintf(e.out, "\nTo put the tollgate server in front of this API (see cmd/tollgate/README.md), in another terminal:\n"+
+		"  export TOLLGATE_ISSUER=%s TOLLGATE_UPSTREAM=%s TOKEN=%s\n"+
+		"  go run ./cmd/tollgate proxy -config examples/tollgate.yaml\n", e.as.Issuer(), e.apiURL, token)
 }
 
 // tamper changes one character in the middle of the token's signature.

@@ -142,24 +142,33 @@ const (
 	DefaultDialTimeout = 10 * time.Second
 	DefaultTLSTimeout  = 10 * time.Second
 	DefaultTimeout     = 30 * time.Second
+
+	// DefaultMaxResponseHeaderBytes bounds the headers of an answer read by
+	// [NewClient]'s transport. net/http's own default is 10 MiB, which a
+	// hostile server could make every fetch (and every concurrent
+	// introspection call) hold in memory; no authorization server needs
+	// more than a few KiB.
+	DefaultMaxResponseHeaderBytes = 64 << 10
 )
 
 // NewClient returns a client with its own transport and bounded waits: dial
 // and TLS handshake within 10s, a whole exchange within [DefaultTimeout],
-// TLS 1.2 or later, proxies from the environment. It is the default for
+// response headers of at most [DefaultMaxResponseHeaderBytes], TLS 1.2 or
+// later, proxies from the environment. It is the default for
 // callers given no HTTPClient; they call CloseIdleConnections when done, so
 // that no connection goroutine outlives them.
 func NewClient() *http.Client {
 	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   DefaultTLSTimeout,
-		ResponseHeaderTimeout: DefaultTimeout,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConns:          8,
-		IdleConnTimeout:       90 * time.Second,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    DefaultTLSTimeout,
+		ResponseHeaderTimeout:  DefaultTimeout,
+		MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConns:           8,
+		IdleConnTimeout:        90 * time.Second,
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	return &http.Client{Transport: t, Timeout: DefaultTimeout}
 }

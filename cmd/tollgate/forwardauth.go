@@ -1,0 +1,148 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/tollgate/tollgate"
+)
+
+// The headers that carry the original request to a forward-auth service.
+const (
+	hdrOriginalURI     = "X-Original-Uri"    // nginx: proxy_set_header X-Original-URI $request_uri
+	hdrOriginalMethod  = "X-Original-Method" // nginx: proxy_set_header X-Original-Method $request_method
+	hdrForwardedURI    = "X-Forwarded-Uri"   // Traefik ForwardAuth
+	hdrForwardedMethod = "X-Forwarded-Method"
+	hdrForwardedHost   = "X-Forwarded-Host"
+	hdrForwardedProto  = "X-Forwarded-Proto"
+)
+
+// forwardAuth is the handler of `tollgate forward-auth`: it answers a proxy's
+// authorization subrequest about an original request, 200 with the identity
+// headers to allow it, or the refusal the proxy passes on (401 and 403 with
+// their challenges, 503 with Retry-After). It never reads a body.
+type forwardAuth struct {
+	a      *app
+	m      *metrics
+	logger *slog.Logger
+	mode   string
+	prefix string // envoy: path_prefix
+}
+
+func newForwardAuth(a *app, m *metrics) (*forwardAuth, error) {
+	f := &forwardAuth{a: a, m: m, logger: a.logger, mode: a.cfg.ForwardAuth.Mode, prefix: a.cfg.ForwardAuth.PathPrefix}
+	if err := a.handlers(http.HandlerFunc(f.allow)); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// ServeHTTP decides on the original request described by r.
+func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	method, target, ok := f.original(r)
+	if !ok {
+		// Not a check request: the metadata document, if asked for here,
+		// or a proxy that does not send what its mode promises.
+		if np, err := normalizePath(r.URL.EscapedPath()); err == nil && f.a.isMetadataPath(np) {
+			f.a.metadata.ServeHTTP(w, r)
+			return
+		}
+		f.m.count(outcomeBadForward)
+		f.logger.LogAttrs(r.Context(), slog.LevelWarn, "tollgate: forward-auth request without the original method and URI; check the proxy configuration",
+			slog.String("mode", f.mode))
+		plainError(w, http.StatusInternalServerError)
+		return
+	}
+	if name, forged := f.a.identity.forged(r.Header); forged {
+		f.m.count(outcomeForgedHeader)
+		f.logger.LogAttrs(r.Context(), slog.LevelWarn, "tollgate: request refused: it carries a variant of an identity header",
+			slog.String("header", name), slog.String("method", method))
+		plainError(w, http.StatusForbidden)
+		return
+	}
+	np, err := normalizePath(target)
+	if err != nil {
+		// 403, not 400: nginx turns any status but 2xx, 401 and 403 into 500.
+		f.m.count(outcomeBadPath)
+		f.logger.LogAttrs(r.Context(), slog.LevelInfo, "tollgate: path refused",
+			slog.String("method", method), slog.String("reason", err.Error()))
+		plainError(w, http.StatusForbidden)
+		return
+	}
+	if f.a.isMetadataPath(np) {
+		// The metadata document is public: let the proxy serve it.
+		f.allow(w, r)
+		return
+	}
+	rl := f.a.rules.match(method, np)
+	if rl == nil || rl.deny {
+		f.m.count(outcomeDeniedPath)
+		f.logger.LogAttrs(r.Context(), slog.LevelInfo, "tollgate: no rule allows the request",
+			slog.String("method", method), slog.String("path", np),
+			slog.String("host", r.Header.Get(hdrForwardedHost)), slog.String("proto", r.Header.Get(hdrForwardedProto)))
+		plainError(w, http.StatusForbidden)
+		return
+	}
+	rl.handler.ServeHTTP(w, r)
+}
+
+// original returns the method and request target of the request the proxy
+// asks about, as the mode's proxy sends them. Missing or repeated headers
+// are not guessed at.
+func (f *forwardAuth) original(r *http.Request) (method, target string, ok bool) {
+	one := func(name string) (string, bool) {
+		v := r.Header.Values(name)
+		if len(v) != 1 || v[0] == "" {
+			return "", false
+		}
+		return v[0], true
+	}
+	var okM, okT bool
+	switch f.mode {
+	case modeNginx:
+		method, okM = one(hdrOriginalMethod)
+		target, okT = one(hdrOriginalURI)
+	case modeTraefik:
+		method, okM = one(hdrForwardedMethod)
+		target, okT = one(hdrForwardedURI)
+	case modeEnvoy:
+		// Envoy's check request is the original request (without body),
+		// its path prefixed with path_prefix.
+		method, okM = r.Method, true
+		target, okT = r.RequestURI, r.RequestURI != ""
+		if f.prefix != "" {
+			// Envoy sends path_prefix + path, and every path starts with
+			// "/": "/authz" + "/orders", "/authz/" + "/orders".
+			rest, found := strings.CutPrefix(target, f.prefix)
+			switch {
+			case !found:
+				return "", "", false
+			case strings.HasPrefix(rest, "/"):
+			case strings.HasSuffix(f.prefix, "/"):
+				rest = "/" + rest
+			default:
+				return "", "", false // "/authzorders" is not under "/authz"
+			}
+			target = rest
+		}
+	}
+	if !okM || !okT || !validMethod(method) {
+		return "", "", false
+	}
+	return method, target, true
+}
+
+// allow answers 200 with the identity headers (all of them, empty where the
+// token has no value, so that the proxy's copy replaces any sent by the
+// client).
+func (f *forwardAuth) allow(w http.ResponseWriter, r *http.Request) {
+	p, ok := tollgate.FromContext(r.Context())
+	if !ok {
+		f.m.count(outcomeAnonymous)
+	}
+	h := w.Header()
+	f.a.identity.set(h, p, true)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/oauthtest"
+)
+
+func forwardAuthYAML(issuer, mode, extra string) string {
+	return proxyYAML(issuer, "http://127.0.0.1:1", `
+forward_auth:
+  listen: 127.0.0.1:0
+  mode: `+mode+`
+`+extra)
+}
+
+// shape builds the check request a proxy sends for an original request.
+type shape func(method, target string, h http.Header) (checkMethod, checkTarget string, checkHeader http.Header)
+
+// nginxShape is what nginx sends with the README's snippet: auth_request
+// /_tollgate, proxy_pass http://tollgate/auth, the client's headers, and
+// X-Original-URI / X-Original-Method set from $request_uri and
+// $request_method. The subrequest keeps the original method, without body.
+func nginxShape(method, target string, h http.Header) (string, string, http.Header) {
+	c := h.Clone()
+	if c == nil {
+		c = http.Header{}
+	}
+	c.Set("X-Original-URI", target)
+	c.Set("X-Original-Method", method)
+	c.Set("Content-Length", "0")
+	return method, "/auth", c
+}
+
+// traefikShape is what Traefik's ForwardAuth sends: a GET to the configured
+// address with the client's headers and X-Forwarded-Method, -Proto, -Host,
+// -Uri and -For.
+func traefikShape(method, target string, h http.Header) (string, string, http.Header) {
+	c := h.Clone()
+	if c == nil {
+		c = http.Header{}
+	}
+	c.Set("X-Forwarded-Method", method)
+	c.Set("X-Forwarded-Proto", "https")
+	c.Set("X-Forwarded-Host", "api.example.test")
+	c.Set("X-Forwarded-Uri", target)
+	c.Set("X-Forwarded-For", "203.0.113.7")
+	return http.MethodGet, "/", c
+}
+
+// envoyShape is what Envoy's ext_authz http_service sends: the original
+// method and path, prefixed with path_prefix (here /authz), and the allowed
+// headers.
+func envoyShape(method, target string, h http.Header) (string, string, http.Header) {
+	c := h.Clone()
+	if c == nil {
+		c = http.Header{}
+	}
+	c.Set("Content-Length", "0")
+	return method, "/authz" + target, c
+}
+
+// TestForwardAuth runs forward-auth against the request shapes of nginx,
+// Traefik and Envoy.
+func TestForwardAuth(t *testing.T) {
+	as := newAS(t)
+	read := as.JWT(oauthtest.TokenOptions{Subject: "alice", ClientID: "app-1", Scopes: []string{"orders:read"}})
+	noClient := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}, Claims: map[string]any{"client_id": nil}})
+	expired := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}, Lifetime: -time.Hour})
+
+	for _, mode := range []struct {
+		name  string
+		shape shape
+		extra string
+	}{
+		{modeNginx, nginxShape, ""},
+		{modeTraefik, traefikShape, ""},
+		{modeEnvoy, envoyShape, "  path_prefix: /authz\n"},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, "forward-auth", forwardAuthYAML(as.Issuer(), mode.name, mode.extra))
+			for _, tc := range []struct {
+				name      string
+				method    string
+				target    string
+				header    http.Header
+				status    int
+				challenge string
+				identity  map[string]string // headers of a 200
+			}{
+				{"allow", "GET", "/orders?page=2", bearer(read), 200, "", map[string]string{
+					"X-Auth-Subject": "alice", "X-Auth-Client-Id": "app-1", "X-Auth-Scopes": "orders:read", "X-Auth-Issuer": as.Issuer(),
+				}},
+				{"allow, empty headers overwrite forged ones", "GET", "/orders/7", bearer(noClient), 200, "", map[string]string{
+					"X-Auth-Subject": "alice", "X-Auth-Client-Id": "",
+				}},
+				{"anonymous", "GET", "/public/x", nil, 200, "", map[string]string{"X-Auth-Subject": "", "X-Auth-Scopes": ""}},
+				{"metadata path is public", "GET", "/.well-known/oauth-protected-resource", nil, 200, "", nil},
+				{"no token", "GET", "/orders", nil, 401, wantChallengeNoTok, nil},
+				{"expired", "GET", "/orders", bearer(expired), 401,
+					`Bearer realm="orders", error="invalid_token", error_description="the access token expired", resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource"`, nil},
+				{"missing scope", "POST", "/orders", bearer(read), 403, wantChallenge403, nil},
+				{"no rule", "GET", "/invoices", bearer(read), 403, "", nil},
+				{"dot segments", "GET", "/public/../orders", bearer(read), 403, "", nil},
+				{"encoded slash", "GET", "/public%2F..%2Forders", bearer(read), 403, "", nil},
+				{"double slash twin", "GET", "//orders", bearer(read), 200, "", map[string]string{"X-Auth-Subject": "alice"}},
+				{"forged underscore variant", "GET", "/orders", func() http.Header {
+					h := bearer(read)
+					h["X_Auth_Subject"] = []string{"mallory"}
+					return h
+				}(), 403, "", nil},
+				{"forged exact name is overwritten", "GET", "/orders", func() http.Header {
+					h := bearer(read)
+					h["X-Auth-Subject"] = []string{"mallory"}
+					h["X-Auth-Client-Id"] = []string{"mallory"}
+					return h
+				}(), 200, "", map[string]string{"X-Auth-Subject": "alice", "X-Auth-Client-Id": "app-1"}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					m, target, h := mode.shape(tc.method, tc.target, tc.header)
+					var res *http.Response
+					if mode.name == modeEnvoy {
+						res, _ = s.rawRequest(t, m, target, h)
+					} else {
+						res, _ = s.do(t, m, target, h)
+					}
+					if res.StatusCode != tc.status {
+						t.Fatalf("status %d, want %d", res.StatusCode, tc.status)
+					}
+					if got := res.Header.Get("WWW-Authenticate"); got != tc.challenge {
+						t.Errorf("WWW-Authenticate:\n got %q\nwant %q", got, tc.challenge)
+					}
+					for name, want := range tc.identity {
+						if v, ok := res.Header[name]; !ok || len(v) != 1 || v[0] != want {
+							t.Errorf("%s = %q (present %v), want [%q]", name, v, ok, want)
+						}
+					}
+					if tc.status != 200 {
+						for _, name := range []string{"X-Auth-Subject", "X-Auth-Scopes"} {
+							if v, ok := res.Header[name]; ok {
+								t.Errorf("a refusal carries %s = %q", name, v)
+							}
+						}
+					}
+				})
+			}
+
+			t.Run("check request without the original request", func(t *testing.T) {
+				if mode.name == modeEnvoy {
+					// Outside path_prefix: not a check request.
+					for _, target := range []string{"/orders", "/authzorders"} {
+						res, _ := s.do(t, "GET", target, bearer(read))
+						if res.StatusCode != 500 {
+							t.Errorf("%s: status %d, want 500", target, res.StatusCode)
+						}
+					}
+					return
+				}
+				res, _ := s.do(t, "GET", "/auth", bearer(read))
+				if res.StatusCode != 500 {
+					t.Errorf("status %d, want 500 (the proxy is misconfigured)", res.StatusCode)
+				}
+			})
+			t.Run("metadata document served directly", func(t *testing.T) {
+				res, body := s.do(t, "GET", "/.well-known/oauth-protected-resource", nil)
+				if res.StatusCode != 200 || !strings.Contains(body, `"resource":"http://127.0.0.1:8080"`) {
+					t.Errorf("status %d, body %s", res.StatusCode, body)
+				}
+			})
+			assertNoToken(t, s.logs.String(), read)
+		})
+	}
+}
+
+// TestForwardAuthUnavailable checks the 503 a proxy passes on (Traefik,
+// Envoy) or maps with auth_request_set (nginx).
+func TestForwardAuthUnavailable(t *testing.T) {
+	as := newAS(t)
+	token := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	as.Close() // down before tollgate starts: the keys never load
+	s := startServer(t, "forward-auth", forwardAuthYAML(as.Issuer(), modeTraefik, ""))
+	m, target, h := traefikShape("GET", "/orders", bearer(token))
+	res, _ := s.do(t, m, target, h)
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") != "5" || res.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("%d, Retry-After %q, WWW-Authenticate %q; want 503, 5, none",
+			res.StatusCode, res.Header.Get("Retry-After"), res.Header.Get("WWW-Authenticate"))
+	}
+	// Twin: a request that needs no token is still decided.
+	m, target, h = traefikShape("GET", "/public/x", nil)
+	if res, _ := s.do(t, m, target, h); res.StatusCode != 200 {
+		t.Errorf("anonymous request while the AS is down: %d, want 200", res.StatusCode)
+	}
+}

@@ -1,0 +1,431 @@
+package introspect_test
+
+// Hostile introspection endpoints (or whoever sits on the path to them):
+// answers that bend the type of "active", trickle, stall, flood, or hold
+// every slot. Each test fails if the defence it names is removed, and none
+// lets a token through that must be refused or a call run past its timeout.
+// Refused credentials, redirects and a hanging server have their tests in
+// client_test.go (TestCredentialsRefused, TestNoRedirects, TestUnavailable).
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/introspect"
+	"github.com/tollgate/tollgate/oauthtest"
+)
+
+// TestHostileActive: only the JSON literal true is active. An answer whose
+// "active" is a string, a number, null, an array, spelled in another case or
+// given twice is refused as an invalid token (and cached as such), through
+// the whole client with its cache; an answer that is not one JSON object is
+// ErrUnavailable. The twin answers true.
+func TestHostileActive(t *testing.T) {
+	as := newAS(oauthtest.Config{})
+	defer as.Close()
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	for _, tc := range []struct {
+		name  string
+		body  string
+		kind  error // nil: accepted
+		check string
+	}{
+		{"true (twin)", `{"active":true,"sub":"alice","exp":` + exp + `}`, nil, ""},
+		{"string true", `{"active":"true","sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"number 1", `{"active":1,"sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"string 1", `{"active":"1","sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"null", `{"active":null,"sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"array", `{"active":[true],"sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"object", `{"active":{"value":true},"sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"missing", `{"sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"other case", `{"Active":true,"sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
+		{"false then true", `{"active":false,"active":true}`, tollgate.ErrInvalidToken, "claims"},
+		{"escaped duplicate", `{"active":false,"\u0061ctive":true}`, tollgate.ErrInvalidToken, "claims"},
+		{"active but expired", `{"active":true,"exp":1}`, tollgate.ErrExpired, "exp"},
+		{"active DPoP token", `{"active":true,"token_type":"DPoP"}`, tollgate.ErrInvalidToken, "token_type"},
+		{"two objects", `{"active":true}{"active":true}`, tollgate.ErrUnavailable, "introspection"},
+		{"true outside an object", `true`, tollgate.ErrUnavailable, "introspection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Body: tc.body})
+			defer as.Heal(oauthtest.EndpointIntrospection)
+			c := newClient(t, cached(as))
+			token := as.Opaque(oauthtest.TokenOptions{})
+			for range 2 { // the second answer comes from the cache, or not, but is the same
+				p, err := c.Validate(context.Background(), token)
+				if tc.kind == nil {
+					if err != nil || p.Subject() != "alice" {
+						t.Fatalf("Validate = %v, %v", p, err)
+					}
+					continue
+				}
+				if p != nil {
+					t.Fatal("a principal for a token the server did not call active")
+				}
+				wantErr(t, err, tc.kind, tc.check)
+			}
+		})
+	}
+}
+
+// rawServer is an introspection endpoint that writes its answers byte by
+// byte over in-memory pipes, so that it can trickle, stall or flood inside a
+// synctest bubble. Each connection carries one request.
+type rawServer struct {
+	serve   func(w net.Conn)
+	written atomic.Int64 // bytes the server got written into the pipes
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   []net.Conn
+	client  *http.Client
+}
+
+func newRawServer(t *testing.T, serve func(w net.Conn)) *rawServer {
+	t.Helper()
+	rs := &rawServer{serve: serve}
+	tr := &http.Transport{DialContext: rs.dial}
+	rs.client = &http.Client{Transport: tr}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		rs.mu.Lock()
+		for _, c := range rs.conns {
+			c.Close()
+		}
+		rs.mu.Unlock()
+		rs.wg.Wait()
+	})
+	return rs
+}
+
+func (rs *rawServer) dial(context.Context, string, string) (net.Conn, error) {
+	client, server := net.Pipe()
+	rs.mu.Lock()
+	rs.conns = append(rs.conns, server)
+	rs.mu.Unlock()
+	rs.wg.Add(1)
+	go func() {
+		defer rs.wg.Done()
+		defer server.Close()
+		r, err := http.ReadRequest(bufio.NewReader(server))
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		rs.serve(countingConn{server, &rs.written})
+	}()
+	return client, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func writeSlowly(w net.Conn, s string, size int, d time.Duration) {
+	for len(s) > 0 {
+		time.Sleep(d)
+		n := min(size, len(s))
+		if _, err := w.Write([]byte(s[:n])); err != nil {
+			return
+		}
+		s = s[n:]
+	}
+}
+
+// inPieces writes s in n pieces (s must have at least n bytes), sleeping d
+// before each: the last byte leaves n*d after the first sleep began.
+func inPieces(w net.Conn, s string, n int, d time.Duration) {
+	for i := range n {
+		time.Sleep(d)
+		if _, err := w.Write([]byte(s[i*len(s)/n : (i+1)*len(s)/n])); err != nil {
+			return
+		}
+	}
+}
+
+// flood writes prefix, then filler until the client goes away or limit
+// bytes were written.
+func flood(w net.Conn, prefix string, limit int) {
+	if _, err := w.Write([]byte(prefix)); err != nil {
+		return
+	}
+	chunk := []byte(strings.Repeat(" ", 32<<10))
+	for n := len(prefix); n < limit; n += len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+func head(status int, contentLength int) string {
+	h := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n", status, http.StatusText(status))
+	if contentLength >= 0 {
+		h += fmt.Sprintf("Content-Length: %d\r\n", contentLength)
+	}
+	return h + "\r\n"
+}
+
+// rawConfig is a client of rs with the defaults (Timeout, limits, cache).
+func rawConfig(rs *rawServer) introspect.Config {
+	return introspect.Config{
+		Endpoint:     "http://as.oauthtest.localhost/introspect",
+		ClientID:     oauthtest.DefaultClientID,
+		ClientSecret: oauthtest.DefaultClientSecret,
+		HTTPClient:   rs.client,
+	}
+}
+
+// TestHostileSlowAnswers: an endpoint that trickles its headers or its
+// answer, or stalls part way, cannot hold a call past Config.Timeout (here
+// its default): the call fails at that instant with ErrUnavailable. The
+// twins send the same answer at once, or trickled to end just within the
+// timeout.
+func TestHostileSlowAnswers(t *testing.T) {
+	const timeout = introspect.DefaultTimeout
+	for _, tc := range []struct {
+		name  string
+		serve func(w net.Conn, body string)
+		ok    bool
+	}{
+		{"prompt (twin)", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(head(200, len(body)) + body))
+		}, true},
+		{"trickled within the timeout (twin)", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(head(200, len(body))))
+			inPieces(w, body, 10, (timeout-time.Millisecond)/10)
+		}, true},
+		{"headers trickled", func(w net.Conn, body string) {
+			writeSlowly(w, head(200, len(body))+body, 1, time.Second)
+		}, false},
+		{"answer trickled a byte a second", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(head(200, len(body))))
+			writeSlowly(w, body, 1, time.Second)
+		}, false},
+		{"answer trickled just past the timeout", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(head(200, len(body))))
+			inPieces(w, body, 10, (timeout+time.Millisecond)/10)
+		}, false},
+		{"stalls after the headers", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(head(200, len(body))))
+			writeSlowly(w, body, len(body), time.Hour)
+		}, false},
+		{"stalls half way through the answer", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(head(200, len(body)) + body[:len(body)/2]))
+			writeSlowly(w, body[len(body)/2:], len(body), time.Hour)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				body := `{"active":true,"sub":"alice","exp":` + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10) + `}`
+				rs := newRawServer(t, func(w net.Conn) { tc.serve(w, body) })
+				c := newClient(t, rawConfig(rs))
+				start := time.Now()
+				p, err := c.Validate(context.Background(), "opaque-token")
+				if tc.ok {
+					if err != nil || p.Subject() != "alice" || time.Since(start) >= timeout {
+						t.Fatalf("Validate = %v after %v", err, time.Since(start))
+					}
+					return
+				}
+				wantErr(t, err, tollgate.ErrUnavailable, "introspection")
+				if time.Since(start) != timeout {
+					t.Fatalf("gave up after %v; want the %v timeout", time.Since(start), timeout)
+				}
+			})
+		})
+	}
+}
+
+// TestHostileFloods: an endpoint that answers without end, announces more
+// than MaxResponseBytes, or sends a gzip bomb is cut off at the limit
+// without waiting: ErrUnavailable at once, having read at most the limit
+// (plus what the pipe and the transport's buffer hold). Error pages - our
+// credentials refused included - are drained only a little. The flood stops
+// at 16 MiB, so that without the limit the test fails instead of hanging.
+func TestHostileFloods(t *testing.T) {
+	const (
+		floodSize = 16 << 20
+		slack     = 64 << 10
+	)
+	for _, tc := range []struct {
+		name    string
+		serve   func(w net.Conn)
+		maxRead int64
+	}{
+		{"endless answer", func(w net.Conn) {
+			flood(w, head(200, -1)+`{"active":true,"x":"`, floodSize)
+		}, introspect.DefaultMaxResponseBytes + slack},
+		{"huge Content-Length announced", func(w net.Conn) {
+			flood(w, head(200, 1<<30)+`{"active":true,"x":"`, floodSize)
+		}, slack},
+		{"gzip bomb", func(w net.Conn) {
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			_, _ = zw.Write([]byte(`{"active":true,"x":"`))
+			_, _ = zw.Write(bytes.Repeat([]byte("a"), floodSize))
+			_, _ = zw.Write([]byte(`"}`))
+			_ = zw.Close()
+			h := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", z.Len())
+			_, _ = w.Write(append([]byte(h), z.Bytes()...))
+		}, slack},
+		{"endless error page", func(w net.Conn) { flood(w, head(500, -1), floodSize) }, slack},
+		{"endless 401 page", func(w net.Conn) { flood(w, head(401, -1), floodSize) }, slack},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rs := newRawServer(t, tc.serve)
+				c := newClient(t, rawConfig(rs))
+				start := time.Now()
+				_, err := c.Validate(context.Background(), "opaque-token")
+				wantErr(t, err, tollgate.ErrUnavailable, "introspection")
+				if time.Since(start) != 0 {
+					t.Fatalf("the call took %v: it waited for the flood", time.Since(start))
+				}
+				_ = c.Close()
+				if n := rs.written.Load(); n > tc.maxRead {
+					t.Fatalf("the server wrote %d bytes into the call; at most %d may be read", n, tc.maxRead)
+				}
+			})
+		})
+	}
+}
+
+// TestHostileAnswerSizeLimit: an active answer of exactly
+// DefaultMaxResponseBytes is read; one byte more is ErrUnavailable.
+func TestHostileAnswerSizeLimit(t *testing.T) {
+	as := newAS(oauthtest.Config{})
+	defer as.Close()
+	for _, tc := range []struct {
+		name string
+		size int
+		ok   bool
+	}{
+		{"at the limit", introspect.DefaultMaxResponseBytes, true},
+		{"one byte past", introspect.DefaultMaxResponseBytes + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"active":true,"sub":"alice"}`
+			body = body[:len(body)-1] + strings.Repeat(" ", tc.size-len(body)) + "}"
+			as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Body: body})
+			defer as.Heal(oauthtest.EndpointIntrospection)
+			c := newClient(t, config(as))
+			p, err := c.Validate(context.Background(), as.Opaque(oauthtest.TokenOptions{}))
+			if tc.ok {
+				if err != nil || p.Subject() != "alice" {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			wantErr(t, err, tollgate.ErrUnavailable, "introspection")
+		})
+	}
+}
+
+// TestHostileConcurrencyAtDefaultLimit: a hanging endpoint holds at most
+// DefaultMaxConcurrent calls. At the limit every call is sent; one past it
+// waits for a slot, which frees when the first calls time out, and is then
+// bounded by its own Timeout: nothing runs past twice the Timeout.
+func TestHostileConcurrencyAtDefaultLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := newAS(oauthtest.Config{InMemory: true})
+		defer as.Close()
+		as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Hang: true})
+		c := newClient(t, cached(as))
+		const n = introspect.DefaultMaxConcurrent + 1
+		took := make([]time.Duration, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range n {
+			token := as.Opaque(oauthtest.TokenOptions{})
+			if i == n-1 {
+				// One past the limit comes a second later, so the slot it
+				// waits for frees (at Timeout) before its own wait for a
+				// slot, also bounded by Timeout, runs out.
+				time.Sleep(time.Second)
+			}
+			wg.Go(func() {
+				_, errs[i] = c.Validate(context.Background(), token)
+				took[i] = time.Since(start)
+			})
+			synctest.Wait() // in order: the last one is the one past the limit
+		}
+		if got := as.Requests(oauthtest.EndpointIntrospection); got != introspect.DefaultMaxConcurrent {
+			t.Fatalf("%d calls in flight; want the limit, %d", got, introspect.DefaultMaxConcurrent)
+		}
+		wg.Wait()
+		for i := range n {
+			want := introspect.DefaultTimeout
+			if i == n-1 {
+				want = 2 * introspect.DefaultTimeout // a slot, then its own call
+			}
+			if took[i] != want {
+				t.Errorf("call %d ended after %v, want %v", i, took[i], want)
+			}
+			if !errors.Is(errs[i], tollgate.ErrUnavailable) {
+				t.Errorf("call %d: %v", i, errs[i])
+			}
+		}
+		if got := as.Requests(oauthtest.EndpointIntrospection); got != n {
+			t.Fatalf("%d calls in all, want %d", got, n)
+		}
+	})
+}
+
+// TestSlotWaitIsBoundedWithoutADeadline: with the cache off and request
+// contexts without deadline, a call that keeps losing the race for a free slot
+// gives up after Timeout instead of waiting behind every other caller.
+func TestSlotWaitIsBoundedWithoutADeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		as := newAS(oauthtest.Config{InMemory: true})
+		defer as.Close()
+		as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Hang: true})
+		cfg := config(as)
+		cfg.DisableCache = true
+		cfg.MaxConcurrent = 1
+		cfg.Timeout = time.Hour // each call holds the only slot for an hour
+		c := newClient(t, cfg)
+		start := time.Now()
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = c.Validate(context.Background(), as.Opaque(oauthtest.TokenOptions{})) }) // holds [0, 1h)
+		synctest.Wait()
+		time.Sleep(30 * time.Minute)
+		ended := make(chan time.Duration, 2)
+		for range 2 { // both wait from 30m; at 1h one gets the slot, the other keeps waiting
+			wg.Go(func() {
+				_, err := c.Validate(context.Background(), as.Opaque(oauthtest.TokenOptions{}))
+				wantErr(t, err, tollgate.ErrUnavailable, "introspection")
+				ended <- time.Since(start)
+			})
+		}
+		wg.Wait()
+		first, second := <-ended, <-ended
+		if first != 90*time.Minute || second != 2*time.Hour {
+			t.Fatalf("waiters ended at %v and %v; want the loser to give up at 1h30m (30m + Timeout) and the winner at 2h", first, second)
+		}
+		if n := as.Requests(oauthtest.EndpointIntrospection); n != 2 {
+			t.Fatalf("%d calls reached the AS, want 2", n)
+		}
+	})
+}
