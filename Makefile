@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 15s
 
-.PHONY: test unit interop fuzz vet fmt-check ci
+.PHONY: test unit interop fuzz vet fmt-check ci bench
 
 test: unit interop
 
@@ -35,3 +35,8 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ci: test fuzz vet fmt-check
+
+# Runs every benchmark of bench/ against the peers and rewrites the tables of
+# BENCHMARKS.md (about 10 minutes on 2 cores). Not part of CI.
+bench:
+	./bench/run.sh

@@ -151,6 +151,10 @@ const (
 	DefaultMaxResponseHeaderBytes = 64 << 10
 )
 
+// DefaultMaxIdleConnsPerHost is how many idle connections the client of
+// [NewClient] keeps to one host.
+const DefaultMaxIdleConnsPerHost = 32
+
 // NewClient returns a client with its own transport and bounded waits: dial
 // and TLS handshake within 10s, a whole exchange within [DefaultTimeout],
 // response headers of at most [DefaultMaxResponseHeaderBytes], TLS 1.2 or
@@ -166,9 +170,14 @@ func NewClient() *http.Client {
 		ResponseHeaderTimeout:  DefaultTimeout,
 		MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes,
 		ExpectContinueTimeout:  time.Second,
-		MaxIdleConns:           8,
-		IdleConnTimeout:        90 * time.Second,
-		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
+		// Keep as many idle connections to one authorization server as
+		// introspection allows calls in flight (32 by default); with
+		// net/http's default of 2, every burst would open new connections,
+		// each a TLS handshake.
+		MaxIdleConns:        DefaultMaxIdleConnsPerHost * 2,
+		MaxIdleConnsPerHost: DefaultMaxIdleConnsPerHost,
+		IdleConnTimeout:     90 * time.Second,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	return &http.Client{Transport: t, Timeout: DefaultTimeout}
 }

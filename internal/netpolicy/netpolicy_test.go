@@ -3,10 +3,13 @@ package netpolicy
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -298,4 +301,53 @@ func TestNewClient(t *testing.T) {
 		t.Fatal("shares http.DefaultTransport")
 	}
 	tr.CloseIdleConnections()
+}
+
+// TestNewClientReusesConnectionsUnderConcurrency: a burst of as many
+// concurrent requests as introspection allows in flight, then another, must
+// reuse the first burst's connections instead of opening (and, over TLS,
+// handshaking) new ones.
+func TestNewClientReusesConnectionsUnderConcurrency(t *testing.T) {
+	var conns atomic.Int32
+	release := make(chan struct{})
+	var arrived sync.WaitGroup
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Done()
+		<-release
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := NewClient()
+	defer c.CloseIdleConnections()
+	burst := func() {
+		var done sync.WaitGroup
+		arrived.Add(DefaultMaxIdleConnsPerHost)
+		for range DefaultMaxIdleConnsPerHost {
+			done.Go(func() {
+				resp, err := c.Get(srv.URL)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		arrived.Wait() // every request is in flight at once
+		for range DefaultMaxIdleConnsPerHost {
+			release <- struct{}{}
+		}
+		done.Wait()
+	}
+	burst()
+	first := conns.Load()
+	burst()
+	if n := conns.Load() - first; n != 0 {
+		t.Fatalf("the second burst opened %d new connections (first opened %d); want all reused", n, first)
+	}
 }
