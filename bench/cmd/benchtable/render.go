@@ -14,7 +14,6 @@ type runInfo struct {
 	date, goVersion, goos, goarch, cpu, note string
 	numCPU, rounds, introspectRounds         int
 	benchtime                                string
-	cpus                                     []int
 }
 
 // scalingCPUs are the GOMAXPROCS values the scaling table has columns for.

@@ -155,9 +155,6 @@ func (r *results) spread(k key, unit string) (lo, hi float64, ok bool) {
 	return lo, hi, ok
 }
 
-// rounds returns how many rounds the benchmark ran.
-func (r *results) rounds(k key) int { return len(r.m[k]) }
-
 func median(vs []float64) (float64, bool) {
 	if len(vs) == 0 {
 		return 0, false
