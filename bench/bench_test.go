@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/tollgate/tollgate/oauthtest"
 )
 
@@ -29,6 +31,11 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	for _, f := range fixtures {
 		f.Close()
+	}
+	// The contenders, peers included, must stop what they start once closed.
+	if err := goleak.Find(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, "goroutines left running:", err)
+		code = 1
 	}
 	os.Exit(code)
 }

@@ -11,6 +11,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/lestrrat-go/jwx/v2 v2.1.7
 	github.com/tollgate/tollgate v0.0.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"go.uber.org/goleak"
 	"strings"
 	"testing"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestParseLine(t *testing.T) {
 	tests := []struct {
