@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/cache"
+	"github.com/tollgate/tollgate/internal/metadata"
 	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
@@ -60,12 +61,16 @@ func New(cfg Config) (*Client, error) {
 	c.httpClient = netpolicy.Client(base, netpolicy.NoRedirects())
 	if c.endpoint == "" {
 		c.disc = &discovery{
-			issuer:    s.Issuer,
-			client:    netpolicy.Client(base, netpolicy.FollowSecure(s.InsecureAllowHTTP)),
-			allowHTTP: s.InsecureAllowHTTP,
-			timeout:   s.Timeout,
-			now:       s.Now,
-			observer:  s.Observer,
+			urls: s.metadataURLs,
+			fetcher: metadata.Fetcher{
+				Client:    netpolicy.Client(base, netpolicy.FollowSecure(s.InsecureAllowHTTP)),
+				Issuer:    s.issuer,
+				MaxBytes:  maxMetadataBytes,
+				AllowHTTP: s.InsecureAllowHTTP,
+			},
+			timeout:  s.Timeout,
+			now:      s.Now,
+			observer: s.Observer,
 		}
 	}
 	if s.MaxConcurrent > 0 {

@@ -550,6 +550,8 @@ func TestDiscovery(t *testing.T) {
 		{"no endpoint", `{"issuer":"{ISSUER}"}`},
 		{"endpoint over plain http", `{"issuer":"{ISSUER}","introspection_endpoint":"http://as.example/introspect"}`},
 		{"endpoint not a string", `{"issuer":"{ISSUER}","introspection_endpoint":["{EP}"]}`},
+		{"member names in another case", `{"ISSUER":"{ISSUER}","INTROSPECTION_ENDPOINT":"{EP}"}`},
+		{"issuer twice", `{"issuer":"https://evil.example","issuer":"{ISSUER}","introspection_endpoint":"{EP}"}`},
 		{"garbage", `<html>`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -670,6 +672,9 @@ func TestNewErrors(t *testing.T) {
 		{"plain http endpoint", introspect.Config{Endpoint: "http://as.example/introspect", ClientID: "rs", ClientSecret: "s"}, false},
 		{"plain http endpoint allowed", introspect.Config{Endpoint: "http://as.example/introspect", ClientID: "rs", ClientSecret: "s", InsecureAllowHTTP: true}, true},
 		{"plain http issuer", introspect.Config{Issuer: "http://as.example", ClientID: "rs", ClientSecret: "s"}, false},
+		{"issuer with user information", introspect.Config{Issuer: "https://u:p@as.example", ClientID: "rs", ClientSecret: "s"}, false},
+		{"issuer with a query", introspect.Config{Issuer: "https://as.example/?tenant=a", ClientID: "rs", ClientSecret: "s"}, false},
+		{"issuer with a query, endpoint configured", introspect.Config{Issuer: "https://as.example/?tenant=a", Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s"}, true},
 		{"relative endpoint", introspect.Config{Endpoint: "/introspect", ClientID: "rs", ClientSecret: "s"}, false},
 		{"no client id", introspect.Config{Endpoint: "https://as.example/introspect", ClientSecret: "s"}, false},
 		{"no secret", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs"}, false},

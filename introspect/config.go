@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/cache"
+	"github.com/tollgate/tollgate/internal/metadata"
 	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
@@ -121,7 +122,8 @@ type Config struct {
 	// is empty, the introspection endpoint is read from the issuer's metadata
 	// (RFC 8414 "/.well-known/oauth-authorization-server", then OpenID
 	// Connect discovery), whose "issuer" must equal Issuer exactly; the
-	// lookup happens on first use and is retried after failures.
+	// lookup happens on first use and is retried after failures. An Issuer
+	// used for discovery must not have user information or a query.
 	//
 	// When set, an answer's "iss", if present, must equal Issuer; a
 	// principal whose answer has no "iss" gets Issuer as its issuer (the
@@ -252,6 +254,11 @@ func (c Config) LogValue() slog.Value {
 type settings struct {
 	Config
 	leeway time.Duration
+
+	// For discovery (Endpoint empty): the issuer and where its metadata
+	// may be, RFC 8414 first.
+	issuer       metadata.Issuer
+	metadataURLs []string
 }
 
 func (c Config) withDefaults() (settings, error) {
@@ -259,7 +266,17 @@ func (c Config) withDefaults() (settings, error) {
 	if c.Issuer == "" && c.Endpoint == "" {
 		return s, errors.New("introspect: Issuer or Endpoint is required")
 	}
-	if c.Issuer != "" {
+	switch {
+	case c.Issuer != "" && c.Endpoint == "":
+		// Discovery fetches from the issuer: no user information (it would
+		// be sent as credentials), no query (RFC 8414 section 2).
+		is, err := metadata.ParseIssuer(c.Issuer, c.InsecureAllowHTTP)
+		if err != nil {
+			return s, fmt.Errorf("introspect: Issuer: %w", err)
+		}
+		s.metadataURLs = is.DocumentURLs(metadata.OAuth, metadata.OpenID)
+		s.issuer = is
+	case c.Issuer != "":
 		if _, err := netpolicy.CheckURL(c.Issuer, c.InsecureAllowHTTP); err != nil {
 			return s, fmt.Errorf("introspect: Issuer: %w", err)
 		}

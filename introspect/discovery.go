@@ -2,18 +2,13 @@ package introspect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate"
-	"github.com/tollgate/tollgate/internal/netpolicy"
+	"github.com/tollgate/tollgate/internal/metadata"
 )
 
 // discoveryRetry is the least time between two failed discoveries: while the
@@ -27,12 +22,11 @@ const maxMetadataBytes = 256 << 10
 // discovery finds the introspection endpoint in the issuer's metadata, once,
 // on first use; concurrent callers wait for the one lookup in flight.
 type discovery struct {
-	issuer    string
-	client    *http.Client // follows redirects to https only
-	allowHTTP bool
-	timeout   time.Duration
-	now       func() time.Time
-	observer  tollgate.Observer
+	urls     []string         // the metadata documents, in the order tried
+	fetcher  metadata.Fetcher // its Client follows redirects to https only
+	timeout  time.Duration    // for each document
+	now      func() time.Time
+	observer tollgate.Observer
 
 	endpoint atomic.Pointer[string]
 
@@ -90,27 +84,16 @@ func (d *discovery) get(ctx context.Context) (string, error) {
 	}
 }
 
-// metadataURLs returns where the issuer's metadata may be: RFC 8414 (the
-// well-known segment inserted before the issuer's path), then OpenID Connect
-// Discovery (appended to the issuer).
-func metadataURLs(issuer string) []string {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return nil
-	}
-	path := strings.TrimSuffix(u.Path, "/")
-	rfc8414 := *u
-	rfc8414.Path, rfc8414.RawPath = "/.well-known/oauth-authorization-server"+path, ""
-	oidc := *u
-	oidc.Path, oidc.RawPath = path+"/.well-known/openid-configuration", ""
-	return []string{rfc8414.String(), oidc.String()}
-}
-
+// lookup reads the metadata documents in turn (RFC 8414, then OpenID
+// Connect Discovery) until one names a usable introspection endpoint. Any
+// failure moves on to the next document: discovery runs once, on first use,
+// and an authorization server that answers only one of the two kinds, in
+// whatever way, must still be usable.
 func (d *discovery) lookup(ctx context.Context) (string, error) {
 	start := d.now()
 	var errs []error
 	status := 0
-	urls := metadataURLs(d.issuer)
+	urls := d.urls
 	for _, u := range urls {
 		ep, st, err := d.fetch(ctx, u)
 		if err == nil {
@@ -131,47 +114,10 @@ func (d *discovery) lookup(ctx context.Context) (string, error) {
 	return "", err
 }
 
-// fetch reads one metadata document and returns its introspection_endpoint,
-// after checking that it describes our issuer.
+// fetch reads one metadata document, within Timeout, and returns its
+// introspection_endpoint, after checking that it describes our issuer.
 func (d *discovery) fetch(ctx context.Context, u string) (string, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", 0, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return "", 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		drain(resp)
-		return "", resp.StatusCode, fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
-	}
-	body, err := netpolicy.ReadBody(resp, maxMetadataBytes)
-	if err != nil {
-		return "", resp.StatusCode, fmt.Errorf("GET %s: %w", u, err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return "", resp.StatusCode, fmt.Errorf("GET %s: not a JSON object", u)
-	}
-	iss, err1 := str(m, "issuer")
-	ep, err2 := str(m, "introspection_endpoint")
-	switch {
-	case err1 != nil || err2 != nil:
-		return "", resp.StatusCode, fmt.Errorf("GET %s: malformed metadata", u)
-	case iss != d.issuer:
-		// RFC 8414 section 3.3: a document for another issuer must not be
-		// used, or whoever serves it chooses where our tokens go.
-		return "", resp.StatusCode, fmt.Errorf("GET %s: metadata of issuer %q, want %q", u, iss, d.issuer)
-	case ep == "":
-		return "", resp.StatusCode, fmt.Errorf("GET %s: no introspection_endpoint", u)
-	}
-	if _, err := netpolicy.CheckURL(ep, d.allowHTTP); err != nil {
-		return "", resp.StatusCode, fmt.Errorf("GET %s: introspection_endpoint: %w", u, err)
-	}
-	return ep, resp.StatusCode, nil
+	return d.fetcher.Endpoint(ctx, u, "introspection_endpoint", false)
 }

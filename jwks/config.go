@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/metadata"
 	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
@@ -130,7 +130,7 @@ type Config struct {
 type settings struct {
 	Config
 	static        bool
-	issuer        string
+	issuer        metadata.Issuer // set with discoveryURLs
 	discoveryURLs []string
 	jwksURL       string
 	display       string // the source, with any password redacted
@@ -211,32 +211,23 @@ func (cfg Config) resolve() (settings, error) {
 		}
 		s.jwksURL, s.display = cfg.URL, u.Redacted()
 	default:
-		u, err := netpolicy.CheckURL(cfg.Issuer, cfg.InsecureAllowHTTP)
+		is, err := metadata.ParseIssuer(cfg.Issuer, cfg.InsecureAllowHTTP)
 		if err != nil {
 			return s, fmt.Errorf("jwks: Issuer: %w", err)
 		}
-		if u.User != nil {
-			return s, errors.New("jwks: Issuer must not have user information")
-		}
-		if u.RawQuery != "" || u.ForceQuery {
-			// RFC 8414 section 2 and OpenID Connect Discovery section 2.
-			return s, errors.New("jwks: Issuer must not have a query")
-		}
-		s.issuer, s.display = cfg.Issuer, u.Redacted()
-		oidc := strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration"
-		// RFC 8414 section 3.1: the well-known segment goes between the host
-		// and the issuer's path, whose terminating "/" is removed.
-		oauth := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + strings.TrimSuffix(u.EscapedPath(), "/")
+		var kinds []metadata.Kind
 		switch cfg.Discovery {
 		case DiscoveryAuto:
-			s.discoveryURLs = []string{oidc, oauth}
+			kinds = []metadata.Kind{metadata.OpenID, metadata.OAuth}
 		case DiscoveryOIDC:
-			s.discoveryURLs = []string{oidc}
+			kinds = []metadata.Kind{metadata.OpenID}
 		case DiscoveryOAuth:
-			s.discoveryURLs = []string{oauth}
+			kinds = []metadata.Kind{metadata.OAuth}
 		default:
 			return s, fmt.Errorf("jwks: unknown Discovery %d", cfg.Discovery)
 		}
+		s.issuer, s.display = is, is.URL().Redacted()
+		s.discoveryURLs = is.DocumentURLs(kinds...)
 	}
 	return s, nil
 }

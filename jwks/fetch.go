@@ -2,13 +2,10 @@ package jwks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +29,7 @@ func (s *Set) fetch(forced bool) result {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
 	defer cancel()
 	jwksURL := s.cfg.jwksURL
-	if s.cfg.issuer != "" {
+	if s.cfg.discoveryURLs != nil {
 		s.mu.Lock()
 		jwksURL = s.discovered
 		s.mu.Unlock()
@@ -47,11 +44,18 @@ func (s *Set) fetch(forced bool) result {
 			s.mu.Unlock()
 		}
 	}
-	body, r := s.get(ctx, jwksURL, forced, "application/jwk-set+json, application/json")
-	if r.err != nil {
+	r := result{url: netpolicy.Redacted(jwksURL)}
+	h := http.Header{"Accept": {"application/jwk-set+json, application/json"}}
+	if forced {
+		h.Set("Cache-Control", "no-cache") // ask caches on the way for a fresh copy
+	}
+	a, err := netpolicy.Get(ctx, s.client, jwksURL, h, s.cfg.MaxBodySize)
+	r.status, r.header = a.Status, a.Header
+	if err != nil {
+		r.err = s.fetchErr(err)
 		return r
 	}
-	keys, skipped, err := ParseSet(body, s.cfg.MaxKeys)
+	keys, skipped, err := ParseSet(a.Body, s.cfg.MaxKeys)
 	r.skipped = skipped
 	switch {
 	case err != nil:
@@ -66,81 +70,36 @@ func (s *Set) fetch(forced bool) result {
 	return r
 }
 
-// discover reads the issuer's metadata document and returns its jwks_uri.
+// discover reads the issuer's metadata documents in the configured order
+// and returns the first one's jwks_uri. The next document is tried only when
+// the server says the one before does not exist (a 4xx status other than
+// 429): an outage or a document that fails its checks is a failure, not a
+// reason to believe another document.
 func (s *Set) discover(ctx context.Context, forced bool) (string, result) {
 	var r result
 	for i, u := range s.cfg.discoveryURLs {
-		var body []byte
-		body, r = s.get(ctx, u, forced, "application/json")
-		if r.err != nil {
-			if i+1 < len(s.cfg.discoveryURLs) && r.status >= 400 && r.status < 500 && r.status != http.StatusTooManyRequests {
-				continue // no such document: try the other kind
-			}
-			return "", r
+		var ep string
+		var err error
+		r = result{url: netpolicy.Redacted(u)}
+		ep, r.status, err = s.meta.Endpoint(ctx, u, "jwks_uri", forced)
+		if err == nil {
+			return ep, r
 		}
-		var doc struct {
-			Issuer  string `json:"issuer"`
-			JWKSURI string `json:"jwks_uri"`
+		r.err = s.fetchErr(err)
+		if i+1 < len(s.cfg.discoveryURLs) && r.status >= 400 && r.status < 500 && r.status != http.StatusTooManyRequests {
+			continue // no such document: try the other kind
 		}
-		if err := json.Unmarshal(body, &doc); err != nil {
-			r.err = errors.New("jwks: the metadata document is not a JSON object with string issuer and jwks_uri")
-			return "", r
-		}
-		if doc.Issuer != s.cfg.issuer {
-			r.err = fmt.Errorf("jwks: the metadata document names issuer %s, not the configured %q", clip(doc.Issuer), s.cfg.issuer)
-			return "", r
-		}
-		if doc.JWKSURI == "" {
-			r.err = errors.New("jwks: the metadata document has no jwks_uri")
-			return "", r
-		}
-		if _, err := netpolicy.CheckURL(doc.JWKSURI, s.cfg.InsecureAllowHTTP); err != nil {
-			r.err = fmt.Errorf("jwks: jwks_uri of the metadata document: %w", err)
-			return "", r
-		}
-		return doc.JWKSURI, r
+		return "", r
 	}
 	return "", r
 }
 
-// get fetches one document: status 200 and at most MaxBodySize bytes, or a
-// failure. A forced fetch asks caches on the way for a fresh copy.
-func (s *Set) get(ctx context.Context, rawURL string, forced bool, accept string) ([]byte, result) {
-	r := result{url: redact(rawURL)}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		r.err = fmt.Errorf("jwks: request for %s: %w", r.url, err)
-		return nil, r
+// fetchErr is err, or a plain "closed" once Close has cancelled the fetch.
+func (s *Set) fetchErr(err error) error {
+	if s.ctx.Err() != nil {
+		return errors.New("jwks: key set closed")
 	}
-	req.Header.Set("Accept", accept)
-	if forced {
-		req.Header.Set("Cache-Control", "no-cache")
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		if s.ctx.Err() != nil {
-			err = errors.New("jwks: key set closed")
-		}
-		r.err = err // a *url.Error: names the URL, without its password
-		return nil, r
-	}
-	defer resp.Body.Close()
-	r.status, r.header = resp.StatusCode, resp.Header
-	if resp.StatusCode != http.StatusOK {
-		// Drain a little so the connection can be reused, no more.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		r.err = fmt.Errorf("jwks: %s answered %d %s", r.url, resp.StatusCode, http.StatusText(resp.StatusCode))
-		return nil, r
-	}
-	body, err := netpolicy.ReadBody(resp, s.cfg.MaxBodySize)
-	if err != nil {
-		if s.ctx.Err() != nil {
-			err = errors.New("jwks: key set closed")
-		}
-		r.err = fmt.Errorf("jwks: reading %s: %w", r.url, err)
-		return nil, r
-	}
-	return body, r
+	return fmt.Errorf("jwks: %w", err)
 }
 
 // maxAge returns the freshness lifetime a response's Cache-Control allows
@@ -172,20 +131,4 @@ func maxAge(h http.Header) (time.Duration, bool) {
 		return 0, true
 	}
 	return age, found
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "invalid URL"
-	}
-	return u.Redacted()
-}
-
-// clip quotes a value taken from a response, cut to a length fit for a log.
-func clip(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return strconv.Quote(s)
 }

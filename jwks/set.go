@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/metadata"
 	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
@@ -22,7 +23,8 @@ import (
 type Set struct {
 	cfg    settings
 	client *http.Client
-	owned  bool // client is ours: close its idle connections on Close
+	owned  bool              // client is ours: close its idle connections on Close
+	meta   *metadata.Fetcher // the issuer's metadata; nil without Issuer
 	now    func() time.Time
 
 	snap atomic.Pointer[snapshot]
@@ -87,6 +89,9 @@ func New(cfg Config) (*Set, error) {
 	} else {
 		s.client = netpolicy.Client(netpolicy.NewClient(), netpolicy.FollowSecure(cfg.InsecureAllowHTTP))
 		s.owned = true
+	}
+	if st.discoveryURLs != nil {
+		s.meta = &metadata.Fetcher{Client: s.client, Issuer: st.issuer, MaxBytes: st.MaxBodySize, AllowHTTP: st.InsecureAllowHTTP}
 	}
 	return s, nil
 }

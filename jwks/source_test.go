@@ -101,6 +101,12 @@ func TestDiscoveryRejects(t *testing.T) {
 			return `{"issuer":"` + as.Issuer() + `","jwks_uri":42}`
 		}, 0, false, "not a JSON object"},
 		{"not JSON", jwks.DiscoveryOIDC, func(*oauthtest.Server) string { return "<html>" }, 0, false, "not a JSON object"},
+		{"member names in another case", jwks.DiscoveryOIDC, func(as *oauthtest.Server) string {
+			return `{"ISSUER":"` + as.Issuer() + `","JWKS_URI":"` + as.JWKSURL() + `"}`
+		}, 0, false, "names issuer"},
+		{"issuer twice", jwks.DiscoveryOIDC, func(as *oauthtest.Server) string {
+			return `{"issuer":"https://evil.example.com","issuer":"` + as.Issuer() + `","jwks_uri":"` + as.JWKSURL() + `"}`
+		}, 0, false, "not a JSON object"},
 		{"server error, no fallback", jwks.DiscoveryAuto, nil, http.StatusInternalServerError, false, "500"},
 		{"rate-limited, no fallback", jwks.DiscoveryAuto, nil, http.StatusTooManyRequests, false, "429"},
 	} {

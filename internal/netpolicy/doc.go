@@ -10,5 +10,7 @@
 //     to https, or loopback to loopback), [NoRedirects] for introspection,
 //     where a redirect would resend the token and our credentials.
 //   - [NewClient] is the default client, with timeouts on every wait.
-//   - [ReadBody] and [ReadLimited] bound every body read.
+//   - [ReadBody] and [ReadLimited] bound every body read; [Get] is the one
+//     bounded GET of a document (a JWK Set, a metadata document), whose
+//     errors name the URL [Redacted].
 package netpolicy

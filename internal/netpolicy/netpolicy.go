@@ -1,6 +1,7 @@
 package netpolicy
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -206,4 +207,59 @@ func ReadLimited(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
 	}
 	return data, nil
+}
+
+// Redacted returns raw with any password replaced by "xxxxx", for errors and
+// events; an unparsable raw gives "invalid URL" (a parse error would quote it
+// whole).
+func Redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "invalid URL"
+	}
+	return u.Redacted()
+}
+
+// Answer is a response read by [Get].
+type Answer struct {
+	Status int         // the HTTP status; 0 when no response came
+	Header http.Header // the response headers; nil when no response came
+	Body   []byte      // the body of a 200 answer
+}
+
+// maxDrain is how much of an unwanted body [Get] reads so that the
+// connection can be reused: a little, never all of it.
+const maxDrain = 4 << 10
+
+// Get sends a GET for rawURL through client with the request headers in
+// header, and reads the body of a 200 answer: at most limit bytes, more is
+// [ErrBodyTooLarge] (see [ReadBody]). Any other status is an error that
+// names it; the Answer still carries the status and headers. Errors name the
+// URL without its password (net/http strips it from its own errors too).
+// Redirects are whatever client's CheckRedirect allows: give it one from
+// [Client].
+func Get(ctx context.Context, client *http.Client, rawURL string, header http.Header, limit int64) (Answer, error) {
+	var a Answer
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		// The error of url.Parse quotes the URL, password and all.
+		return a, fmt.Errorf("cannot make a request for %s", Redacted(rawURL))
+	}
+	for name, values := range header {
+		req.Header[name] = values
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return a, err // a *url.Error: names the URL, without its password
+	}
+	defer resp.Body.Close()
+	a.Status, a.Header = resp.StatusCode, resp.Header
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+		return a, fmt.Errorf("%s answered %d %s", Redacted(rawURL), resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	if a.Body, err = ReadBody(resp, limit); err != nil {
+		return a, fmt.Errorf("reading %s: %w", Redacted(rawURL), err)
+	}
+	return a, nil
 }
