@@ -103,6 +103,15 @@ type CacheEvent struct {
 	Coalesced bool
 }
 
+// IsZero reports whether o observes nothing. Packages use it to fall back to
+// logging through their Logger when no Observer was configured, so that a
+// failing key fetch is never silent.
+func (o Observer) IsZero() bool {
+	return o.OnAccept == nil && o.OnReject == nil && o.OnKeyFetch == nil && o.OnKeyFetchFailure == nil &&
+		o.OnKeySkipped == nil && o.OnIntrospect == nil && o.OnIntrospectFailure == nil &&
+		o.OnCacheHit == nil && o.OnCacheMiss == nil
+}
+
 // JoinObservers returns an Observer that calls each of obs in turn.
 func JoinObservers(obs ...Observer) Observer {
 	var j Observer

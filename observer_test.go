@@ -84,3 +84,18 @@ func BenchmarkLogObserverDisabled(b *testing.B) {
 		obs.OnCacheHit(ctx, tollgate.CacheEvent{Cache: "jwt"})
 	}
 }
+
+func TestObserverIsZero(t *testing.T) {
+	if !(tollgate.Observer{}).IsZero() {
+		t.Fatal("the zero Observer is not zero")
+	}
+	for name, o := range map[string]tollgate.Observer{
+		"OnKeyFetchFailure": {OnKeyFetchFailure: func(context.Context, tollgate.KeyFetchEvent) {}},
+		"OnCacheMiss":       {OnCacheMiss: func(context.Context, tollgate.CacheEvent) {}},
+		"log observer":      tollgate.NewLogObserver(nil),
+	} {
+		if o.IsZero() {
+			t.Errorf("an Observer with %s is zero", name)
+		}
+	}
+}
