@@ -149,3 +149,19 @@ func AsError(err error) *Error {
 	}
 	return &Error{Kind: ErrInvalidToken, Err: err}
 }
+
+// RedactToken returns e, or, when e's text quotes token - which only a custom
+// validator's error can do, tollgate's own never do - a copy that keeps Kind,
+// Check and Scopes but none of the text, so that the token reaches no
+// observer, log or response. Transports call it on every rejection before
+// reporting it.
+func RedactToken(e *Error, token string) *Error {
+	if e == nil || token == "" || !strings.Contains(e.Error(), token) {
+		return e
+	}
+	r := &Error{Kind: e.Kind, Scopes: e.Scopes, Detail: "validator error withheld: it quoted the token"}
+	if !strings.Contains(e.Check, token) {
+		r.Check = e.Check
+	}
+	return r
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/tollgate/tollgate"
@@ -77,5 +78,30 @@ func TestAsError(t *testing.T) {
 	}
 	if got := tollgate.AsError(typed); got != typed {
 		t.Fatal("AsError must return an *Error as is")
+	}
+}
+
+func TestRedactToken(t *testing.T) {
+	const token = "eyJhbGciOiJSUzI1NiJ9.secret-payload.sig"
+	quoting := &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "custom", Detail: "bad token " + token, Scopes: []string{"a"}}
+	r := tollgate.RedactToken(quoting, token)
+	if strings.Contains(r.Error(), token) || r.Kind != tollgate.ErrInvalidToken || r.Check != "custom" || len(r.Scopes) != 1 {
+		t.Fatalf("RedactToken = %+v", r)
+	}
+	wrapped := &tollgate.Error{Kind: tollgate.ErrUnavailable, Err: fmt.Errorf("upstream said %s", token)}
+	if r := tollgate.RedactToken(wrapped, token); strings.Contains(r.Error(), token) || errors.Is(r, wrapped.Err) {
+		t.Fatalf("a cause quoting the token survived: %v", r)
+	}
+	inCheck := &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: token}
+	if r := tollgate.RedactToken(inCheck, token); r.Check != "" {
+		t.Fatalf("Check quoting the token survived: %q", r.Check)
+	}
+	// Twins: an error that does not quote the token is returned as is.
+	clean := &tollgate.Error{Kind: tollgate.ErrInvalidToken, Check: "aud", Detail: "audience not accepted"}
+	if tollgate.RedactToken(clean, token) != clean || tollgate.RedactToken(clean, "") != clean {
+		t.Fatal("an error without the token was changed")
+	}
+	if tollgate.RedactToken(nil, token) != nil {
+		t.Fatal("nil must stay nil")
 	}
 }

@@ -202,7 +202,7 @@ func (g *Guard) authorize(ctx context.Context, fullMethod string) (_ context.Con
 	}
 	p, err := g.validator.Validate(ctx, token)
 	if err != nil {
-		return nil, false, g.reject(ctx, start, withoutToken(tollgate.AsError(err), token))
+		return nil, false, g.reject(ctx, start, tollgate.RedactToken(tollgate.AsError(err), token))
 	}
 	if p == nil {
 		// A validator that breaks its contract has not decided anything.
@@ -230,20 +230,6 @@ func (g *Guard) reject(ctx context.Context, start time.Time, e *tollgate.Error) 
 		g.observer.OnReject(ctx, tollgate.RejectEvent{Err: e, Duration: g.now().Sub(start)})
 	}
 	return statusError(e)
-}
-
-// withoutToken returns e, or if e's text quotes the token (which only a
-// custom validator's error can do), a copy that keeps the kind and scopes
-// but none of the text, so that the token reaches no observer and no log.
-func withoutToken(e *tollgate.Error, token string) *tollgate.Error {
-	if !strings.Contains(e.Error(), token) {
-		return e
-	}
-	r := &tollgate.Error{Kind: e.Kind, Scopes: e.Scopes, Detail: "validator error withheld: it quoted the token"}
-	if !strings.Contains(e.Check, token) {
-		r.Check = e.Check
-	}
-	return r
 }
 
 // tokenFromMetadata returns the bearer token of the one "authorization"

@@ -25,8 +25,9 @@ import (
 //	tollgate.ErrUnavailable                           codes.Unavailable
 //
 // (an error that is none of these counts as an invalid token). The message is
-// made of fixed text, the name of the failed check and, for insufficient
-// scope, the scopes required; it never quotes err's own text, which a custom
+// made of fixed text, for InvalidArgument and PermissionDenied the name of the
+// failed check, and for insufficient scope the scopes required (a refused or
+// expired token is not told which check failed: that goes to the Observer); it never quotes err's own text, which a custom
 // validator may have filled with anything. StatusError(nil) is nil.
 func StatusError(err error) error {
 	if err == nil {
@@ -40,7 +41,11 @@ func statusError(e *tollgate.Error) error {
 	var b strings.Builder
 	b.WriteString("tollgate: ")
 	b.WriteString(text)
-	if isSafeCheck(e.Check) {
+	// Which check refused a token is for the server's logs (the Observer),
+	// not for the caller, as over HTTP: a prober learns nothing from it. A
+	// request refused before any token check (metadata, method policy)
+	// says what was wrong with it.
+	if code != codes.Unauthenticated && code != codes.Unavailable && isSafeCheck(e.Check) {
 		b.WriteString(" (")
 		b.WriteString(e.Check)
 		b.WriteString(")")

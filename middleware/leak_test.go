@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -386,4 +387,46 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			t.Logf("sink:\n%s", out)
 		}
 	})
+}
+
+// TestCustomValidatorQuotingTheTokenIsRedacted: a custom validator (or Check)
+// whose error quotes the token must not get it into the reject event, the
+// log or the answer; a twin error without the token passes through whole.
+func TestCustomValidatorQuotingTheTokenIsRedacted(t *testing.T) {
+	const token = "opaque-secret-token-1234567890"
+	for _, tc := range []struct {
+		name   string
+		err    error
+		quoted bool
+	}{
+		{"quoting", errors.New("unknown token " + token), true},
+		{"twin without the token", errors.New("unknown token"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got *tollgate.Error
+			var logged bytes.Buffer
+			v := tollgate.ValidatorFunc(func(context.Context, string) (*tollgate.Principal, error) { return nil, tc.err })
+			mw, err := middleware.New(v, middleware.Config{Observer: tollgate.JoinObservers(
+				tollgate.NewLogObserver(slog.New(slog.NewTextHandler(&logged, nil))),
+				tollgate.Observer{OnReject: func(_ context.Context, e tollgate.RejectEvent) { got = e.Err }},
+			)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			mw.Handler(http.NotFoundHandler()).ServeHTTP(rec, req)
+			if rec.Code != http.StatusUnauthorized || got == nil || !errors.Is(got, tollgate.ErrInvalidToken) {
+				t.Fatalf("status %d, event %v", rec.Code, got)
+			}
+			everything := got.Error() + logged.String() + rec.Body.String() + fmt.Sprint(rec.Header())
+			if strings.Contains(everything, token) {
+				t.Fatalf("the token leaked: %s", everything)
+			}
+			if !tc.quoted && !strings.Contains(got.Error(), "unknown token") {
+				t.Fatalf("an error without the token lost its text: %v", got)
+			}
+		})
+	}
 }

@@ -192,7 +192,8 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		err = m.check(r, p)
 	}
 	if err != nil {
-		m.reject(w, r, tollgate.AsError(err), start)
+		// A custom validator or Check may quote the token; it must reach no log.
+		m.reject(w, r, tollgate.RedactToken(tollgate.AsError(err), token), start)
 		return
 	}
 	if m.resp.obs.OnAccept != nil {
