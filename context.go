@@ -19,7 +19,8 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 }
 
 // RequireScope checks, inside a handler, that the request's principal holds
-// every one of scopes. It returns nil if so; otherwise an [*Error] of kind
+// every one of scopes (at least one must be named: a call with none fails
+// closed). It returns nil if so; otherwise an [*Error] of kind
 // [ErrInsufficientScope] whose Scopes lists what was required (or of kind
 // [ErrNoToken] if ctx has no principal). Pass the error to the transport's
 // error writer (middleware.WriteError) to answer 403 with the right challenge:
@@ -39,6 +40,11 @@ func RequireAnyScope(ctx context.Context, scopes ...string) error {
 }
 
 func requireScopes(ctx context.Context, scopes []string, held func(Scopes, ...string) bool) error {
+	if len(scopes) == 0 {
+		// A call that names no scope is a mistake; failing open would let
+		// every token through.
+		return &Error{Kind: ErrInsufficientScope, Check: "scope", Detail: "no scope named in the check"}
+	}
 	p, ok := FromContext(ctx)
 	if !ok {
 		return &Error{Kind: ErrNoToken, Check: "scope"}

@@ -103,6 +103,11 @@ func TestRequireScope(t *testing.T) {
 	if err := tollgate.RequireScope(context.Background(), "orders:read"); !errors.Is(err, tollgate.ErrNoToken) {
 		t.Fatalf("RequireScope without principal = %v, want ErrNoToken", err)
 	}
+	for name, err := range map[string]error{"RequireScope": tollgate.RequireScope(ctx), "RequireAnyScope": tollgate.RequireAnyScope(ctx)} {
+		if !errors.Is(err, tollgate.ErrInsufficientScope) {
+			t.Errorf("%s() with no scope named = %v, want a refusal (fail closed)", name, err)
+		}
+	}
 	if err := tollgate.RequireAnyScope(context.Background(), "orders:read"); !errors.Is(err, tollgate.ErrNoToken) {
 		t.Fatalf("RequireAnyScope without principal = %v, want ErrNoToken", err)
 	}

@@ -78,6 +78,11 @@ func (m *Middleware) extract(w http.ResponseWriter, r *http.Request) (string, *h
 		if err != nil {
 			return "", r, err
 		}
+		// RFC 6750 section 2.3: successful answers to a request with a
+		// query token SHOULD be marked private, so that no shared cache
+		// keeps what was fetched with a URL that carried a credential.
+		// Set before the handler runs, which may still choose otherwise.
+		w.Header().Set("Cache-Control", "private")
 		return t, withoutQueryToken(r), nil
 	}
 	return "", r, &tollgate.Error{Kind: tollgate.ErrNoToken, Check: "authorization", Detail: "no bearer credentials"}

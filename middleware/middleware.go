@@ -36,7 +36,9 @@ type Config struct {
 	// AllowQueryToken also accepts the token as the access_token query
 	// parameter (RFC 6750 section 2.3, which advises against it: URLs end up
 	// in logs and browser histories). The parameter is removed from r.URL,
-	// r.RequestURI and r.Form before the handler runs.
+	// r.RequestURI and r.Form before the handler runs, and the answer is
+	// marked Cache-Control: private (section 2.3) unless the handler sets
+	// its own.
 	//
 	// Whether or not it is enabled, a query token next to another token is
 	// answered 400 invalid_request; alone and not enabled, it counts as no

@@ -457,3 +457,21 @@ func TestLogObserverNeverLogsTheToken(t *testing.T) {
 		t.Fatalf("log contains a token:\n%s", out)
 	}
 }
+
+// TestQueryTokenAnswerIsPrivate: RFC 6750 section 2.3 - a successful answer
+// to a request whose token came in the query is marked Cache-Control: private;
+// a header token's answer (the twin) is left to the handler.
+func TestQueryTokenAnswerIsPrivate(t *testing.T) {
+	mw := newMW(t, middleware.Config{AllowQueryToken: true})
+	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	rec := serve(h, httptest.NewRequest("GET", "/orders?access_token="+goodTok, nil))
+	if rec.Code != http.StatusOK || rec.Header().Get("Cache-Control") != "private" {
+		t.Fatalf("query token: %d, Cache-Control %q", rec.Code, rec.Header().Get("Cache-Control"))
+	}
+	r := httptest.NewRequest("GET", "/orders", nil)
+	r.Header.Set("Authorization", "Bearer "+goodTok)
+	rec = serve(h, r)
+	if rec.Code != http.StatusOK || rec.Header().Get("Cache-Control") != "" {
+		t.Fatalf("header token: %d, Cache-Control %q", rec.Code, rec.Header().Get("Cache-Control"))
+	}
+}
