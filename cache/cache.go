@@ -54,11 +54,27 @@ type Config struct {
 	// is still accepted for up to MaxTTL.
 	MaxTTL time.Duration
 
+	// Expiry, if set, bounds how long an accepted token is served, for a
+	// wrapped Validator whose acceptance can end before the token's
+	// ExpiresAt: a maximum token age, say. It is called with each accepted
+	// principal before it is stored and returns the instant from which the
+	// wrapped Validator may stop accepting the token: the entry is not
+	// served at or after it. The zero time means no bound beyond ExpiresAt
+	// and MaxTTL; an instant already past means the principal is not
+	// cached. The JWT validator sets it (iat + MaxAge + Leeway for an
+	// issuer with a MaxAge), so that a cached answer never outlives the one
+	// the validator would give.
+	Expiry func(p *tollgate.Principal) time.Time
+
 	// NegativeTTL is how long a rejection (an error matching
 	// tollgate.ErrInvalidToken, including tollgate.ErrExpired) is served
 	// from the cache (default 10 seconds; negative: rejections are not
 	// cached). Rejections for an unknown key ID (Check "kid"),
-	// tollgate.ErrUnavailable and context errors are never cached.
+	// tollgate.ErrUnavailable and context errors are never cached. A
+	// rejection that time lifts - a token not yet valid ("nbf"), or issued
+	// in the future ("iat") - is served for NegativeTTL all the same, so
+	// such a token may be refused for up to NegativeTTL after it becomes
+	// valid, never longer.
 	NegativeTTL time.Duration
 
 	// MaxEntries caps the number of accepted tokens held (default 100,000;
@@ -111,6 +127,7 @@ type Cache struct {
 	negativeTTL time.Duration // <= 0: rejections not cached
 	callTimeout time.Duration
 	generation  func() uint64
+	expiry      func(*tollgate.Principal) time.Time
 	now         func() time.Time
 	onHit       func(context.Context, tollgate.CacheEvent)
 	onMiss      func(context.Context, tollgate.CacheEvent)
@@ -155,6 +172,7 @@ func New(next tollgate.Validator, cfg Config) (*Cache, error) {
 		negativeTTL: orDefault(cfg.NegativeTTL, DefaultNegativeTTL),
 		callTimeout: orDefault(cfg.CallTimeout, DefaultCallTimeout),
 		generation:  cfg.Generation,
+		expiry:      cfg.Expiry,
 		now:         cfg.Now,
 		onHit:       cfg.Observer.OnCacheHit,
 		onMiss:      cfg.Observer.OnCacheMiss,
@@ -328,6 +346,11 @@ func (c *Cache) remember(key Key, cl *call) {
 		expires = now.Add(c.maxTTL)
 		if exp := cl.p.ExpiresAt(); !exp.IsZero() && exp.Before(expires) {
 			expires = exp
+		}
+		if c.expiry != nil {
+			if end := c.expiry(cl.p); !end.IsZero() && end.Before(expires) {
+				expires = end
+			}
 		}
 		ring = c.positive
 	case negativelyCacheable(cl.err):

@@ -844,3 +844,70 @@ func TestExpiryByInjectedClock(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiryFunc: Config.Expiry bounds an accepted entry below exp and
+// MaxTTL; a zero bound changes nothing, a later one neither, and one already
+// past keeps the principal out of the cache.
+func TestExpiryFunc(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		bound time.Duration // after the first validation; 0: zero time
+		gone  time.Duration // first moment the entry is no longer served
+	}{
+		{name: "bound before exp and MaxTTL", bound: 90 * time.Second, gone: 90 * time.Second},
+		{name: "zero: MaxTTL (twin)", gone: cache.DefaultMaxTTL},
+		{name: "bound after MaxTTL: MaxTTL", bound: time.Hour, gone: cache.DefaultMaxTTL},
+		{name: "bound already past: not cached", bound: -time.Second, gone: 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				var seen atomic.Pointer[tollgate.Principal]
+				b := &backend{}
+				c := newCache(t, b, cache.Config{SweepInterval: -1, Expiry: func(p *tollgate.Principal) time.Time {
+					seen.Store(p)
+					if tt.bound == 0 {
+						return time.Time{}
+					}
+					return start.Add(tt.bound)
+				}})
+				ctx := context.Background()
+				p, err := c.Validate(ctx, "tok")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if seen.Load() != p {
+					t.Fatal("Expiry was not called with the accepted principal")
+				}
+				if tt.gone > 0 {
+					time.Sleep(tt.gone - time.Nanosecond)
+					c.Validate(ctx, "tok")
+					if got := b.calls.Load(); got != 1 {
+						t.Fatalf("at +%v: %d calls, want 1 (served from cache)", time.Since(start), got)
+					}
+					time.Sleep(time.Nanosecond)
+				}
+				c.Validate(ctx, "tok")
+				if got := b.calls.Load(); got != 2 {
+					t.Fatalf("at +%v: %d calls, want 2 (entry no longer served)", time.Since(start), got)
+				}
+			})
+		})
+	}
+}
+
+// TestExpiryFuncNotCalledForRejections: Expiry bounds accepted entries only.
+func TestExpiryFuncNotCalledForRejections(t *testing.T) {
+	var called atomic.Bool
+	b := &backend{answer: func(context.Context, string) (*tollgate.Principal, error) {
+		return nil, invalid(tollgate.ErrInvalidToken, "signature")
+	}}
+	c := newCache(t, b, cache.Config{Expiry: func(*tollgate.Principal) time.Time { called.Store(true); return time.Time{} }})
+	for range 2 {
+		_, err := c.Validate(context.Background(), "tok")
+		wantCheck(t, err, tollgate.ErrInvalidToken, "signature")
+	}
+	if called.Load() || b.calls.Load() != 1 {
+		t.Fatalf("Expiry called: %v, %d calls (want not called, 1 call)", called.Load(), b.calls.Load())
+	}
+}

@@ -11,13 +11,16 @@
 //
 // # What is cached, and for how long
 //
-// An accepted token's [tollgate.Principal] is served until the earlier of the
-// token's expiry (ExpiresAt) and [Config.MaxTTL] (default 5 minutes), checked
-// against [Config.Now] on every lookup: an entry is never served at or after
-// the token's exp, whether or not the sweeper has removed it yet. A
-// rejection - an error matching tollgate.ErrInvalidToken, which includes
+// An accepted token's [tollgate.Principal] is served until the earliest of
+// the token's expiry (ExpiresAt), [Config.MaxTTL] (default 5 minutes) and
+// the bound the wrapped Validator gives through [Config.Expiry] (the JWT
+// validator's: the end of an issuer's maximum token age), checked against
+// [Config.Now] on every lookup: an entry is never served at or after the
+// token's exp, whether or not the sweeper has removed it yet. A rejection -
+// an error matching tollgate.ErrInvalidToken, which includes
 // tollgate.ErrExpired - is served for [Config.NegativeTTL] (default 10
-// seconds). Never cached: tollgate.ErrUnavailable (no decision was made),
+// seconds), even one that time lifts (a token not yet valid): such a token
+// is refused for at most NegativeTTL after it becomes valid. Never cached: tollgate.ErrUnavailable (no decision was made),
 // context errors, and a rejection for an unknown key ID (Check "kid"), since
 // the key may arrive with the next refetch of the key set. A
 // [Config.Generation] function, such as a key set's, makes every entry

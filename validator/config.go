@@ -65,7 +65,13 @@ type Config struct {
 	// checks; see package [cache] for its fields and defaults. Its Name
 	// defaults to "jwt" and its Now to Config.Now; Config.Observer
 	// receives its events too; its Generation is always the validator's, so results
-	// obtained with a key that a refresh withdrew are not served again.
+	// obtained with a key that a refresh withdrew are not served again. Its
+	// Expiry is the validator's (the end of an issuer's MaxAge), or the
+	// earlier of the validator's and the one set here, so that the cache
+	// never accepts a token the validator would refuse for its age. A
+	// rejection for "nbf" (not yet valid) is cached for NegativeTTL like any
+	// other: the token is refused for at most NegativeTTL (10 seconds by
+	// default) after it becomes valid.
 	Cache cache.Config
 
 	// DisableCache turns the cache off: every call decodes the token and
@@ -126,7 +132,9 @@ type Issuer struct {
 	Leeway time.Duration
 
 	// MaxAge, when positive, rejects tokens issued longer ago than this
-	// (plus Leeway), and requires "iat". 0 or negative means no limit.
+	// (plus Leeway), and requires "iat". 0 or negative means no limit. The
+	// validator's cache serves an accepted token only until iat + MaxAge +
+	// Leeway.
 	MaxAge time.Duration
 
 	// ScopeClaim names the claim the scopes are read from: a space-delimited
@@ -235,6 +243,7 @@ func New(cfg Config) (*Validator, error) {
 		}
 		cc.Observer = tollgate.JoinObservers(cfg.Observer, cc.Observer)
 		cc.Generation = v.Generation
+		cc.Expiry = earliest(v.expiry, cc.Expiry)
 		c, err := cache.New(tollgate.ValidatorFunc(v.validate), cc)
 		if err != nil {
 			v.Close()
