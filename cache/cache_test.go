@@ -782,6 +782,12 @@ func TestNewValidatesConfig(t *testing.T) {
 		{name: "everything off", next: &backend{}, cfg: cache.Config{MaxTTL: -1, NegativeTTL: -1, MaxEntries: -1, MaxNegativeEntries: -1, SweepInterval: -1}, ok: true},
 		{name: "no validator", cfg: cache.Config{}},
 		{name: "negative CallTimeout", next: &backend{}, cfg: cache.Config{CallTimeout: -time.Second}},
+		{name: "namespace with the default store", next: &backend{}, cfg: cache.Config{Namespace: "api"}, ok: true},
+		{name: "store and namespace", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: "api"}, ok: true},
+		{name: "store without namespace", next: &backend{}, cfg: cache.Config{Store: newMapStore()}},
+		{name: "namespace with a zero byte", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: "api\x00b"}},
+		{name: "namespace of 256 bytes", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: strings.Repeat("n", 256)}, ok: true},
+		{name: "namespace of 257 bytes", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: strings.Repeat("n", 257)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := cache.New(tt.next, tt.cfg)
@@ -909,5 +915,86 @@ func TestExpiryFuncNotCalledForRejections(t *testing.T) {
 	}
 	if called.Load() || b.calls.Load() != 1 {
 		t.Fatalf("Expiry called: %v, %d calls (want not called, 1 call)", called.Load(), b.calls.Load())
+	}
+}
+
+// mapStore is a Store of one's own: a plain map, to share between caches.
+type mapStore struct {
+	mu sync.Mutex
+	m  map[cache.Key]*cache.Entry
+}
+
+func newMapStore() *mapStore { return &mapStore{m: make(map[cache.Key]*cache.Entry)} }
+
+func (s *mapStore) Get(k cache.Key) (*cache.Entry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[k]
+	return e, ok
+}
+
+func (s *mapStore) Set(k cache.Key, e *cache.Entry, _ time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = e
+}
+
+func (s *mapStore) Delete(k cache.Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+}
+
+func (s *mapStore) DeleteExpired() {}
+
+// TestSharedStore: two caches on one Store, in front of validators that
+// disagree (API A accepts the token, API B refuses it). With different
+// namespaces B never serves A's answer (the review's repro); with the same
+// namespace they share entries, as replicas of one API deliberately do.
+func TestSharedStore(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		nsA, nsB     string
+		shared       bool
+		storeEntries int
+	}{
+		{name: "different namespaces", nsA: "api-a", nsB: "api-b", shared: false, storeEntries: 2},
+		{name: "namespace prefix of the other", nsA: "api", nsB: "api-b", shared: false, storeEntries: 2},
+		{name: "same namespace: shared (twin)", nsA: "api-a", nsB: "api-a", shared: true, storeEntries: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMapStore()
+			apiA := &backend{}
+			apiB := &backend{answer: func(context.Context, string) (*tollgate.Principal, error) {
+				return nil, invalid(tollgate.ErrInvalidToken, "aud")
+			}}
+			a := newCache(t, apiA, cache.Config{Store: store, Namespace: tt.nsA})
+			b := newCache(t, apiB, cache.Config{Store: store, Namespace: tt.nsB})
+			ctx := context.Background()
+			if _, err := a.Validate(ctx, "tok"); err != nil {
+				t.Fatalf("A: %v", err)
+			}
+			p, err := b.Validate(ctx, "tok")
+			if tt.shared {
+				if err != nil || p == nil || p.Subject() != "tok" || apiB.calls.Load() != 0 {
+					t.Fatalf("B: %v, %v, %d calls; want A's cached principal", p, err, apiB.calls.Load())
+				}
+			} else {
+				if p != nil {
+					t.Fatalf("B served A's principal for %q", p.Subject())
+				}
+				wantCheck(t, err, tollgate.ErrInvalidToken, "aud")
+				// And A still gets its own answer, not B's rejection.
+				if p, err := a.Validate(ctx, "tok"); err != nil || p == nil {
+					t.Fatalf("A after B: %v, %v", p, err)
+				}
+				if apiA.calls.Load() != 1 || apiB.calls.Load() != 1 {
+					t.Fatalf("calls A %d, B %d; want 1 each", apiA.calls.Load(), apiB.calls.Load())
+				}
+			}
+			if n := len(store.m); n != tt.storeEntries {
+				t.Fatalf("store holds %d entries, want %d", n, tt.storeEntries)
+			}
+		})
 	}
 }

@@ -53,13 +53,17 @@
 // 10,000). When a set is full, a new entry evicts an old one of the same kind
 // (CLOCK: entries served since the hand last passed are spared once), so a
 // flood of invalid tokens can neither push out accepted ones nor grow memory
-// without bound. Entries are keyed by the SHA-256 of the token: the raw token
-// is not kept. Tokens longer than [MaxTokenLen] bypass the cache.
+// without bound. Entries are keyed by the SHA-256 of the cache's
+// [Config.Namespace], a zero byte and the token: the raw token is not kept.
+// Tokens longer than [MaxTokenLen] bypass the cache.
 //
-// Entries live in a [Store]; the default keeps them in memory, in go-cache
-// maps sharded by key, each shard with a lock-free slot for its hottest
-// entry, so that parallel hits - on many tokens or on one - do not meet on
-// one lock. The go-caches run no janitor of their own: a sweeper goroutine
+// Entries live in a [Store]; the default keeps them in memory, private to
+// the Cache, in go-cache maps sharded by key, each shard with a lock-free
+// slot for its hottest entry, so that parallel hits - on many tokens or on
+// one - do not meet on one lock. A Store of your own (one shared by several
+// processes, say) requires a Namespace: Caches with different namespaces
+// never serve each other's answers, Caches with the same one share them, as
+// replicas of one API may. The go-caches run no janitor of their own: a sweeper goroutine
 // frees expired entries every [Config.SweepInterval] (default one minute),
 // and [Cache.Close] stops it.
 package cache
