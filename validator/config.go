@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -80,6 +81,29 @@ type Config struct {
 	DisableCache bool
 }
 
+// Secret is a shared secret, such as [Issuer.HMACSecret]. A []byte can be
+// assigned to it, and []byte(s) is the secret itself; but it prints as
+// "[redacted]" with every fmt verb, in [log/slog] and in JSON, so that
+// printing or logging a [Config] or an [Issuer] never reveals it.
+type Secret []byte
+
+const redacted = "[redacted]"
+
+// String returns "[redacted]".
+func (Secret) String() string { return redacted }
+
+// GoString returns "[redacted]".
+func (Secret) GoString() string { return redacted }
+
+// Format writes "[redacted]" whatever the verb.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// LogValue returns "[redacted]".
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON returns "[redacted]" as a JSON string.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
 // Issuer is one trusted authorization server and the rules for its tokens.
 // The zero value of every field but Issuer, Audiences and Keys (or
 // HMACSecret) is the strict default.
@@ -124,8 +148,9 @@ type Issuer struct {
 	// output of every allowed HS* hash (32 bytes for HS256), and cannot be
 	// combined with Keys: an issuer is either symmetric or asymmetric, so a
 	// public key can never be used as an HMAC secret. The validator keeps a
-	// copy.
-	HMACSecret []byte
+	// copy. It is a [Secret], so that printing or logging the Issuer or
+	// the Config does not reveal it; assign it from a []byte.
+	HMACSecret Secret
 
 	// Leeway is the clock skew tolerated on exp, nbf and iat. 0 means
 	// [DefaultLeeway]; negative means none.
