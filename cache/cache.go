@@ -2,9 +2,12 @@ package cache
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -54,11 +57,27 @@ type Config struct {
 	// is still accepted for up to MaxTTL.
 	MaxTTL time.Duration
 
+	// Expiry, if set, bounds how long an accepted token is served, for a
+	// wrapped Validator whose acceptance can end before the token's
+	// ExpiresAt: a maximum token age, say. It is called with each accepted
+	// principal before it is stored and returns the instant from which the
+	// wrapped Validator may stop accepting the token: the entry is not
+	// served at or after it. The zero time means no bound beyond ExpiresAt
+	// and MaxTTL; an instant already past means the principal is not
+	// cached. The JWT validator sets it (iat + MaxAge + Leeway for an
+	// issuer with a MaxAge), so that a cached answer never outlives the one
+	// the validator would give.
+	Expiry func(p *tollgate.Principal) time.Time
+
 	// NegativeTTL is how long a rejection (an error matching
 	// tollgate.ErrInvalidToken, including tollgate.ErrExpired) is served
 	// from the cache (default 10 seconds; negative: rejections are not
 	// cached). Rejections for an unknown key ID (Check "kid"),
-	// tollgate.ErrUnavailable and context errors are never cached.
+	// tollgate.ErrUnavailable and context errors are never cached. A
+	// rejection that time lifts - a token not yet valid ("nbf"), or issued
+	// in the future ("iat") - is served for NegativeTTL all the same, so
+	// such a token may be refused for up to NegativeTTL after it becomes
+	// valid, never longer.
 	NegativeTTL time.Duration
 
 	// MaxEntries caps the number of accepted tokens held (default 100,000;
@@ -96,10 +115,26 @@ type Config struct {
 	Observer tollgate.Observer
 
 	// Store holds the entries (default: an in-memory store of sharded
-	// go-cache maps). Its entries must not be shared with another Cache:
-	// each Cache counts and evicts the entries it stored.
+	// go-cache maps, private to this Cache). A Store of your own requires a
+	// Namespace.
 	Store Store
+
+	// Namespace separates this Cache's entries from those of other Caches
+	// using the same Store: entries are keyed by the SHA-256 of the
+	// namespace, a zero byte and the token, so caches with different
+	// namespaces never serve each other's answers. With the default Store
+	// it may be left empty, and New then picks a random one. With a Store
+	// of your own it is required (New refuses an empty one): give the same
+	// namespace only to caches whose wrapped Validators answer alike for
+	// every token - replicas of one API, with the same configuration and
+	// key sets - and a different one to anything else: another API (its
+	// audience differs), a JWT validator and an introspection client. At
+	// most 256 bytes, without a zero byte.
+	Namespace string
 }
+
+// maxNamespaceLen bounds Config.Namespace, which is hashed with every token.
+const maxNamespaceLen = 256
 
 // Cache is a [tollgate.Validator] that remembers the results of another
 // Validator; see the package documentation. Its methods are safe for
@@ -111,10 +146,17 @@ type Cache struct {
 	negativeTTL time.Duration // <= 0: rejections not cached
 	callTimeout time.Duration
 	generation  func() uint64
+	expiry      func(*tollgate.Principal) time.Time
 	now         func() time.Time
 	onHit       func(context.Context, tollgate.CacheEvent)
 	onMiss      func(context.Context, tollgate.CacheEvent)
 	store       Store
+
+	// prefix is the namespace and a zero byte, hashed before the token;
+	// hashers holds SHA-256 states for it, reused so that a hit does not
+	// allocate.
+	prefix  []byte
+	hashers sync.Pool
 
 	// closing is cancelled by Close: it ends the sweeper and the calls in
 	// flight.
@@ -148,6 +190,17 @@ func New(next tollgate.Validator, cfg Config) (*Cache, error) {
 	if cfg.CallTimeout < 0 {
 		return nil, fmt.Errorf("cache: negative CallTimeout %v: the call to the validator needs a bound", cfg.CallTimeout)
 	}
+	ns := cfg.Namespace
+	switch {
+	case ns == "" && cfg.Store != nil:
+		return nil, errors.New("cache: a Store of your own needs a Namespace, so that caches sharing it do not serve each other's answers")
+	case ns == "":
+		ns = rand.Text() // the default Store is private: any namespace of its own will do
+	case len(ns) > maxNamespaceLen:
+		return nil, fmt.Errorf("cache: Namespace of %d bytes, more than %d", len(ns), maxNamespaceLen)
+	case strings.IndexByte(ns, 0) >= 0:
+		return nil, errors.New("cache: Namespace contains a zero byte, which ends it in the hashed key")
+	}
 	c := &Cache{
 		next:        next,
 		name:        cfg.Name,
@@ -155,12 +208,15 @@ func New(next tollgate.Validator, cfg Config) (*Cache, error) {
 		negativeTTL: orDefault(cfg.NegativeTTL, DefaultNegativeTTL),
 		callTimeout: orDefault(cfg.CallTimeout, DefaultCallTimeout),
 		generation:  cfg.Generation,
+		expiry:      cfg.Expiry,
 		now:         cfg.Now,
 		onHit:       cfg.Observer.OnCacheHit,
 		onMiss:      cfg.Observer.OnCacheMiss,
 		store:       cfg.Store,
+		prefix:      append([]byte(ns), 0),
 		calls:       make(map[Key]*call),
 	}
+	c.hashers.New = func() any { return &hasher{h: sha256.New()} }
 	if c.name == "" {
 		c.name = DefaultName
 	}
@@ -203,9 +259,7 @@ func (c *Cache) Validate(ctx context.Context, token string) (*tollgate.Principal
 	if len(token) > MaxTokenLen {
 		return c.next.Validate(ctx, token)
 	}
-	// sha256.Sum256 reads the token without keeping or changing it; viewing
-	// the string's bytes in place saves copying the token on every request.
-	key := Key(sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token))))
+	key := c.key(token)
 	var gen uint64
 	if c.generation != nil {
 		gen = c.generation()
@@ -223,6 +277,28 @@ func (c *Cache) Validate(ctx context.Context, token string) (*tollgate.Principal
 		return e.Principal, nil
 	}
 	return c.miss(ctx, key, token, gen)
+}
+
+// hasher is a SHA-256 state and room for its sum, pooled: a hash.Hash made
+// for each lookup, or a sum written to the caller's stack through the
+// interface, would be allocated on the heap.
+type hasher struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// key returns the key of token's entry: SHA-256(namespace || 0 || token).
+func (c *Cache) key(token string) Key {
+	hs := c.hashers.Get().(*hasher)
+	hs.h.Reset()
+	hs.h.Write(c.prefix)
+	// The hash reads the token without keeping or changing it; viewing the
+	// string's bytes in place saves copying the token on every request.
+	hs.h.Write(unsafe.Slice(unsafe.StringData(token), len(token)))
+	hs.h.Sum(hs.sum[:0])
+	key := Key(hs.sum)
+	c.hashers.Put(hs)
+	return key
 }
 
 // miss joins the call in flight for key, or starts one, and waits for its
@@ -328,6 +404,11 @@ func (c *Cache) remember(key Key, cl *call) {
 		expires = now.Add(c.maxTTL)
 		if exp := cl.p.ExpiresAt(); !exp.IsZero() && exp.Before(expires) {
 			expires = exp
+		}
+		if c.expiry != nil {
+			if end := c.expiry(cl.p); !end.IsZero() && end.Before(expires) {
+				expires = end
+			}
 		}
 		ring = c.positive
 	case negativelyCacheable(cl.err):

@@ -782,6 +782,12 @@ func TestNewValidatesConfig(t *testing.T) {
 		{name: "everything off", next: &backend{}, cfg: cache.Config{MaxTTL: -1, NegativeTTL: -1, MaxEntries: -1, MaxNegativeEntries: -1, SweepInterval: -1}, ok: true},
 		{name: "no validator", cfg: cache.Config{}},
 		{name: "negative CallTimeout", next: &backend{}, cfg: cache.Config{CallTimeout: -time.Second}},
+		{name: "namespace with the default store", next: &backend{}, cfg: cache.Config{Namespace: "api"}, ok: true},
+		{name: "store and namespace", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: "api"}, ok: true},
+		{name: "store without namespace", next: &backend{}, cfg: cache.Config{Store: newMapStore()}},
+		{name: "namespace with a zero byte", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: "api\x00b"}},
+		{name: "namespace of 256 bytes", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: strings.Repeat("n", 256)}, ok: true},
+		{name: "namespace of 257 bytes", next: &backend{}, cfg: cache.Config{Store: newMapStore(), Namespace: strings.Repeat("n", 257)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := cache.New(tt.next, tt.cfg)
@@ -840,6 +846,154 @@ func TestExpiryByInjectedClock(t *testing.T) {
 			c.Validate(context.Background(), "tok")
 			if got := b.calls.Load(); got != tt.calls {
 				t.Fatalf("calls = %d, want %d", got, tt.calls)
+			}
+		})
+	}
+}
+
+// TestExpiryFunc: Config.Expiry bounds an accepted entry below exp and
+// MaxTTL; a zero bound changes nothing, a later one neither, and one already
+// past keeps the principal out of the cache.
+func TestExpiryFunc(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		bound time.Duration // after the first validation; 0: zero time
+		gone  time.Duration // first moment the entry is no longer served
+	}{
+		{name: "bound before exp and MaxTTL", bound: 90 * time.Second, gone: 90 * time.Second},
+		{name: "zero: MaxTTL (twin)", gone: cache.DefaultMaxTTL},
+		{name: "bound after MaxTTL: MaxTTL", bound: time.Hour, gone: cache.DefaultMaxTTL},
+		{name: "bound already past: not cached", bound: -time.Second, gone: 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				var seen atomic.Pointer[tollgate.Principal]
+				b := &backend{}
+				c := newCache(t, b, cache.Config{SweepInterval: -1, Expiry: func(p *tollgate.Principal) time.Time {
+					seen.Store(p)
+					if tt.bound == 0 {
+						return time.Time{}
+					}
+					return start.Add(tt.bound)
+				}})
+				ctx := context.Background()
+				p, err := c.Validate(ctx, "tok")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if seen.Load() != p {
+					t.Fatal("Expiry was not called with the accepted principal")
+				}
+				if tt.gone > 0 {
+					time.Sleep(tt.gone - time.Nanosecond)
+					c.Validate(ctx, "tok")
+					if got := b.calls.Load(); got != 1 {
+						t.Fatalf("at +%v: %d calls, want 1 (served from cache)", time.Since(start), got)
+					}
+					time.Sleep(time.Nanosecond)
+				}
+				c.Validate(ctx, "tok")
+				if got := b.calls.Load(); got != 2 {
+					t.Fatalf("at +%v: %d calls, want 2 (entry no longer served)", time.Since(start), got)
+				}
+			})
+		})
+	}
+}
+
+// TestExpiryFuncNotCalledForRejections: Expiry bounds accepted entries only.
+func TestExpiryFuncNotCalledForRejections(t *testing.T) {
+	var called atomic.Bool
+	b := &backend{answer: func(context.Context, string) (*tollgate.Principal, error) {
+		return nil, invalid(tollgate.ErrInvalidToken, "signature")
+	}}
+	c := newCache(t, b, cache.Config{Expiry: func(*tollgate.Principal) time.Time { called.Store(true); return time.Time{} }})
+	for range 2 {
+		_, err := c.Validate(context.Background(), "tok")
+		wantCheck(t, err, tollgate.ErrInvalidToken, "signature")
+	}
+	if called.Load() || b.calls.Load() != 1 {
+		t.Fatalf("Expiry called: %v, %d calls (want not called, 1 call)", called.Load(), b.calls.Load())
+	}
+}
+
+// mapStore is a Store of one's own: a plain map, to share between caches.
+type mapStore struct {
+	mu sync.Mutex
+	m  map[cache.Key]*cache.Entry
+}
+
+func newMapStore() *mapStore { return &mapStore{m: make(map[cache.Key]*cache.Entry)} }
+
+func (s *mapStore) Get(k cache.Key) (*cache.Entry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[k]
+	return e, ok
+}
+
+func (s *mapStore) Set(k cache.Key, e *cache.Entry, _ time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = e
+}
+
+func (s *mapStore) Delete(k cache.Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+}
+
+func (s *mapStore) DeleteExpired() {}
+
+// TestSharedStore: two caches on one Store, in front of validators that
+// disagree (API A accepts the token, API B refuses it). With different
+// namespaces B never serves A's answer (the review's repro); with the same
+// namespace they share entries, as replicas of one API deliberately do.
+func TestSharedStore(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		nsA, nsB     string
+		shared       bool
+		storeEntries int
+	}{
+		{name: "different namespaces", nsA: "api-a", nsB: "api-b", shared: false, storeEntries: 2},
+		{name: "namespace prefix of the other", nsA: "api", nsB: "api-b", shared: false, storeEntries: 2},
+		{name: "same namespace: shared (twin)", nsA: "api-a", nsB: "api-a", shared: true, storeEntries: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMapStore()
+			apiA := &backend{}
+			apiB := &backend{answer: func(context.Context, string) (*tollgate.Principal, error) {
+				return nil, invalid(tollgate.ErrInvalidToken, "aud")
+			}}
+			a := newCache(t, apiA, cache.Config{Store: store, Namespace: tt.nsA})
+			b := newCache(t, apiB, cache.Config{Store: store, Namespace: tt.nsB})
+			ctx := context.Background()
+			if _, err := a.Validate(ctx, "tok"); err != nil {
+				t.Fatalf("A: %v", err)
+			}
+			p, err := b.Validate(ctx, "tok")
+			if tt.shared {
+				if err != nil || p == nil || p.Subject() != "tok" || apiB.calls.Load() != 0 {
+					t.Fatalf("B: %v, %v, %d calls; want A's cached principal", p, err, apiB.calls.Load())
+				}
+			} else {
+				if p != nil {
+					t.Fatalf("B served A's principal for %q", p.Subject())
+				}
+				wantCheck(t, err, tollgate.ErrInvalidToken, "aud")
+				// And A still gets its own answer, not B's rejection.
+				if p, err := a.Validate(ctx, "tok"); err != nil || p == nil {
+					t.Fatalf("A after B: %v, %v", p, err)
+				}
+				if apiA.calls.Load() != 1 || apiB.calls.Load() != 1 {
+					t.Fatalf("calls A %d, B %d; want 1 each", apiA.calls.Load(), apiB.calls.Load())
+				}
+			}
+			if n := len(store.m); n != tt.storeEntries {
+				t.Fatalf("store holds %d entries, want %d", n, tt.storeEntries)
 			}
 		})
 	}

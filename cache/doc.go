@@ -11,13 +11,16 @@
 //
 // # What is cached, and for how long
 //
-// An accepted token's [tollgate.Principal] is served until the earlier of the
-// token's expiry (ExpiresAt) and [Config.MaxTTL] (default 5 minutes), checked
-// against [Config.Now] on every lookup: an entry is never served at or after
-// the token's exp, whether or not the sweeper has removed it yet. A
-// rejection - an error matching tollgate.ErrInvalidToken, which includes
+// An accepted token's [tollgate.Principal] is served until the earliest of
+// the token's expiry (ExpiresAt), [Config.MaxTTL] (default 5 minutes) and
+// the bound the wrapped Validator gives through [Config.Expiry] (the JWT
+// validator's: the end of an issuer's maximum token age), checked against
+// [Config.Now] on every lookup: an entry is never served at or after the
+// token's exp, whether or not the sweeper has removed it yet. A rejection -
+// an error matching tollgate.ErrInvalidToken, which includes
 // tollgate.ErrExpired - is served for [Config.NegativeTTL] (default 10
-// seconds). Never cached: tollgate.ErrUnavailable (no decision was made),
+// seconds), even one that time lifts (a token not yet valid): such a token
+// is refused for at most NegativeTTL after it becomes valid. Never cached: tollgate.ErrUnavailable (no decision was made),
 // context errors, and a rejection for an unknown key ID (Check "kid"), since
 // the key may arrive with the next refetch of the key set. A
 // [Config.Generation] function, such as a key set's, makes every entry
@@ -50,13 +53,17 @@
 // 10,000). When a set is full, a new entry evicts an old one of the same kind
 // (CLOCK: entries served since the hand last passed are spared once), so a
 // flood of invalid tokens can neither push out accepted ones nor grow memory
-// without bound. Entries are keyed by the SHA-256 of the token: the raw token
-// is not kept. Tokens longer than [MaxTokenLen] bypass the cache.
+// without bound. Entries are keyed by the SHA-256 of the cache's
+// [Config.Namespace], a zero byte and the token: the raw token is not kept.
+// Tokens longer than [MaxTokenLen] bypass the cache.
 //
-// Entries live in a [Store]; the default keeps them in memory, in go-cache
-// maps sharded by key, each shard with a lock-free slot for its hottest
-// entry, so that parallel hits - on many tokens or on one - do not meet on
-// one lock. The go-caches run no janitor of their own: a sweeper goroutine
+// Entries live in a [Store]; the default keeps them in memory, private to
+// the Cache, in go-cache maps sharded by key, each shard with a lock-free
+// slot for its hottest entry, so that parallel hits - on many tokens or on
+// one - do not meet on one lock. A Store of your own (one shared by several
+// processes, say) requires a Namespace: Caches with different namespaces
+// never serve each other's answers, Caches with the same one share them, as
+// replicas of one API may. The go-caches run no janitor of their own: a sweeper goroutine
 // frees expired entries every [Config.SweepInterval] (default one minute),
 // and [Cache.Close] stops it.
 package cache

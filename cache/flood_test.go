@@ -264,7 +264,8 @@ func TestSweeperFreesExpiredEntries(t *testing.T) {
 	})
 }
 
-// TestKeyIsHash: the store holds the SHA-256 of the token, never the token.
+// TestKeyIsHash: the store holds SHA-256 digests (see TestKeyIsNamespacedHash),
+// never the token.
 func TestKeyIsHash(t *testing.T) {
 	c, err := New(newCountingValidator(true), Config{})
 	if err != nil {

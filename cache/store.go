@@ -11,10 +11,12 @@ import (
 	"github.com/tollgate/tollgate"
 )
 
-// Key is the key of a cache entry: the SHA-256 digest of the token. The raw
-// token is never kept; a cryptographic hash (rather than a 64-bit one) makes
-// sure that no two tokens share an entry, since a collision would hand one
-// caller another caller's [tollgate.Principal].
+// Key is the key of a cache entry: the SHA-256 digest of the Cache's
+// [Config.Namespace], a zero byte and the token. The raw token is never
+// kept; a cryptographic hash (rather than a 64-bit one) makes sure that no
+// two tokens share an entry, since a collision would hand one caller another
+// caller's [tollgate.Principal], and the namespace that no two Caches
+// sharing a [Store] do, unless they are configured to.
 type Key [sha256.Size]byte
 
 // Entry is one cached validation result, as a [Store] holds it: a
@@ -42,14 +44,23 @@ type Entry struct {
 func (e *Entry) Negative() bool { return e.Principal == nil }
 
 // Store is where a [Cache] keeps its entries. The default is an in-memory
-// store of sharded go-cache maps; the interface is small so that a shared
-// store (Redis, say) can be added. Implementations are safe for concurrent
-// use, and Get, the only method on the hot path, should neither allocate nor
-// take an exclusive lock.
+// store of sharded go-cache maps, private to its Cache; the interface is
+// small so that a shared store (Redis, say) can be added. Implementations
+// are safe for concurrent use, and Get, the only method on the hot path,
+// should neither allocate nor take an exclusive lock.
 //
 // The Cache enforces its entry caps itself (it evicts with Delete), checks
 // each entry's Expires and Generation against its own clock, and calls
 // DeleteExpired from its sweeper, so a Store is a plain map with expiry.
+//
+// A Store may be shared between Caches: each Cache's keys include its
+// [Config.Namespace], which a Cache with a Store of its own must be given,
+// so that Caches with different namespaces see disjoint sets of entries.
+// Caches sharing a namespace share entries deliberately (replicas of one API
+// behind one Redis, say): each serves what the others stored, and may evict
+// it to keep its own caps. Their Generation functions, if any, must then
+// agree, since an entry is served only under the generation it was stored
+// with.
 type Store interface {
 	// Get returns the entry stored under key. It may return an entry whose
 	// time is up: the Cache checks Expires itself.

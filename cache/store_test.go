@@ -112,3 +112,37 @@ func TestHotSlotUnderConcurrency(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestKeyIsNamespacedHash: the key is SHA-256(namespace || 0 || token), and
+// a Cache with the default Store gets a namespace of its own.
+func TestKeyIsNamespacedHash(t *testing.T) {
+	a, err := New(newCountingValidator(true), Config{Namespace: "api-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if want := Key(sha256.Sum256([]byte("api-a\x00tok"))); a.key("tok") != want {
+		t.Fatalf("key %x, want SHA-256(namespace, 0, token) %x", a.key("tok"), want)
+	}
+	if a.key("tok") == Key(sha256.Sum256([]byte("tok"))) {
+		t.Fatal("key is the bare SHA-256 of the token")
+	}
+	// Twin: the key does not depend on anything but namespace and token.
+	if a.key("tok") != a.key("tok") || a.key("tok") == a.key("tok2") {
+		t.Fatal("key not a function of the token")
+	}
+
+	b, err := New(newCountingValidator(true), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := New(newCountingValidator(true), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if string(b.prefix) == string(c.prefix) || len(b.prefix) < 17 || b.key("tok") == c.key("tok") {
+		t.Fatalf("two caches with the default store share namespace %q", b.prefix)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -65,7 +66,13 @@ type Config struct {
 	// checks; see package [cache] for its fields and defaults. Its Name
 	// defaults to "jwt" and its Now to Config.Now; Config.Observer
 	// receives its events too; its Generation is always the validator's, so results
-	// obtained with a key that a refresh withdrew are not served again.
+	// obtained with a key that a refresh withdrew are not served again. Its
+	// Expiry is the validator's (the end of an issuer's MaxAge), or the
+	// earlier of the validator's and the one set here, so that the cache
+	// never accepts a token the validator would refuse for its age. A
+	// rejection for "nbf" (not yet valid) is cached for NegativeTTL like any
+	// other: the token is refused for at most NegativeTTL (10 seconds by
+	// default) after it becomes valid.
 	Cache cache.Config
 
 	// DisableCache turns the cache off: every call decodes the token and
@@ -73,6 +80,29 @@ type Config struct {
 	// own cache in front of the validator.
 	DisableCache bool
 }
+
+// Secret is a shared secret, such as [Issuer.HMACSecret]. A []byte can be
+// assigned to it, and []byte(s) is the secret itself; but it prints as
+// "[redacted]" with every fmt verb, in [log/slog] and in JSON, so that
+// printing or logging a [Config] or an [Issuer] never reveals it.
+type Secret []byte
+
+const redacted = "[redacted]"
+
+// String returns "[redacted]".
+func (Secret) String() string { return redacted }
+
+// GoString returns "[redacted]".
+func (Secret) GoString() string { return redacted }
+
+// Format writes "[redacted]" whatever the verb.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// LogValue returns "[redacted]".
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON returns "[redacted]" as a JSON string.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
 
 // Issuer is one trusted authorization server and the rules for its tokens.
 // The zero value of every field but Issuer, Audiences and Keys (or
@@ -118,15 +148,18 @@ type Issuer struct {
 	// output of every allowed HS* hash (32 bytes for HS256), and cannot be
 	// combined with Keys: an issuer is either symmetric or asymmetric, so a
 	// public key can never be used as an HMAC secret. The validator keeps a
-	// copy.
-	HMACSecret []byte
+	// copy. It is a [Secret], so that printing or logging the Issuer or
+	// the Config does not reveal it; assign it from a []byte.
+	HMACSecret Secret
 
 	// Leeway is the clock skew tolerated on exp, nbf and iat. 0 means
 	// [DefaultLeeway]; negative means none.
 	Leeway time.Duration
 
 	// MaxAge, when positive, rejects tokens issued longer ago than this
-	// (plus Leeway), and requires "iat". 0 or negative means no limit.
+	// (plus Leeway), and requires "iat". 0 or negative means no limit. The
+	// validator's cache serves an accepted token only until iat + MaxAge +
+	// Leeway.
 	MaxAge time.Duration
 
 	// ScopeClaim names the claim the scopes are read from: a space-delimited
@@ -235,6 +268,7 @@ func New(cfg Config) (*Validator, error) {
 		}
 		cc.Observer = tollgate.JoinObservers(cfg.Observer, cc.Observer)
 		cc.Generation = v.Generation
+		cc.Expiry = earliest(v.expiry, cc.Expiry)
 		c, err := cache.New(tollgate.ValidatorFunc(v.validate), cc)
 		if err != nil {
 			v.Close()

@@ -220,7 +220,8 @@ func (s *scanner) pushName(sp span) {
 }
 
 // sameName reports whether two names are equal under encoding/json's case
-// folding.
+// folding (Unicode simple folding: bytes.EqualFold, which foldName mirrors
+// for large objects).
 func (s *scanner) sameName(a, b span) bool {
 	if a.ascii && b.ascii {
 		// ASCII letters fold only to ASCII letters: lengths and keys must
@@ -598,12 +599,18 @@ func unescape(dst, src []byte) []byte {
 }
 
 // foldName returns a form of name such that foldName(a) == foldName(b)
-// exactly when bytes.EqualFold(a, b): the folding encoding/json uses to match
-// member names to struct fields.
+// exactly when bytes.EqualFold(a, b), as sameName compares small objects:
+// Unicode simple case folding, by which encoding/json (Go 1.25 and later,
+// with or without GOEXPERIMENT=jsonv2) matches member names to struct
+// fields. Each rune becomes the smallest rune of its folding orbit, so "k",
+// "K" and the Kelvin sign all become "K", while the dotless "ı", which
+// folds to nothing but itself, stays apart from "i".
 func foldName(name []byte) []byte {
 	out := make([]byte, 0, len(name))
 	for i := 0; i < len(name); {
 		if c := name[i]; c < utf8.RuneSelf {
+			// The smallest rune of an ASCII letter's orbit is its upper
+			// case (the orbits of k and s hold runes above ASCII too).
 			if 'a' <= c && c <= 'z' {
 				c -= 'a' - 'A'
 			}
@@ -612,10 +619,23 @@ func foldName(name []byte) []byte {
 			continue
 		}
 		r, n := utf8.DecodeRune(name[i:])
-		out = utf8.AppendRune(out, unicode.ToUpper(unicode.ToLower(r)))
+		out = utf8.AppendRune(out, foldRune(r))
 		i += n
 	}
 	return out
+}
+
+// foldRune returns the smallest rune of r's orbit under unicode.SimpleFold:
+// foldRune(a) == foldRune(b) exactly when bytes.EqualFold reports the two
+// runes equal.
+func foldRune(r rune) rune {
+	for {
+		next := unicode.SimpleFold(r)
+		if next <= r {
+			return next
+		}
+		r = next
+	}
 }
 
 // arrayStrings calls f with the raw content and escape flag of each element

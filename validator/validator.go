@@ -111,6 +111,40 @@ func (v *Validator) Generation() uint64 {
 	return g
 }
 
+// expiry is the Expiry of the validator's cache: the instant from which an
+// accepted token may be refused for reasons of time that the cache does not
+// see by itself. The cache already stops at exp (stricter than the
+// validator, which allows Leeway past it); nbf and a future iat only ever
+// turn a rejection into an acceptance. What remains is the maximum age: the
+// validator accepts until iat + MaxAge + Leeway.
+func (v *Validator) expiry(p *tollgate.Principal) time.Time {
+	is := v.issuers[p.Issuer()]
+	switch {
+	case is == nil:
+		// Not a principal of ours: an instant long past, so that it is
+		// not cached at all.
+		return time.Unix(0, 0)
+	case is.maxAge > 0:
+		return p.IssuedAt().Add(is.maxAge + is.leeway)
+	}
+	return time.Time{}
+}
+
+// earliest combines two cache Expiry functions: the earlier of their
+// non-zero bounds. b may be nil.
+func earliest(a, b func(*tollgate.Principal) time.Time) func(*tollgate.Principal) time.Time {
+	if b == nil {
+		return a
+	}
+	return func(p *tollgate.Principal) time.Time {
+		ta, tb := a(p), b(p)
+		if ta.IsZero() || (!tb.IsZero() && tb.Before(ta)) {
+			return tb
+		}
+		return ta
+	}
+}
+
 // Issuers returns the issuer identifiers the validator trusts, in the order
 // they were configured. tollgate.NewHybrid reads it to route JWTs.
 func (v *Validator) Issuers() []string {
