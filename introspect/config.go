@@ -217,9 +217,14 @@ type Config struct {
 	Now func() time.Time
 	// Observer receives OnIntrospect and OnIntrospectFailure events (and the
 	// cache's hits and misses). Events never carry the token or a secret.
+	// The zero Observer means [tollgate.NewLogObserver](Logger), so that a
+	// failing introspection is never silent: failures reach the log as
+	// warnings (refused credentials as errors), the rest at debug level.
+	// Any func set replaces that default entirely.
 	Observer tollgate.Observer
 	// Logger receives one warning at construction for every Insecure...
-	// option set (default slog.Default()).
+	// option set, and the events when Observer is zero (default
+	// slog.Default()).
 	Logger *slog.Logger
 
 	// InsecureAllowHTTP allows plain http to hosts that are not loopback,
@@ -396,6 +401,11 @@ func (c Config) withDefaults() (settings, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	// The one place the default observer is chosen: the cache and discovery
+	// get s.Observer, so each event is logged once.
+	if s.Observer.IsZero() {
+		s.Observer = tollgate.NewLogObserver(s.Logger)
 	}
 	if s.Cache.Now == nil {
 		s.Cache.Now = s.Now

@@ -230,3 +230,65 @@ func TestDiscoveredUserInfoRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestFailuresLoggedWithoutObserver: with no Observer, failures reach
+// Config.Logger as warnings (refused credentials as errors), each once even
+// through the cache; with an Observer set, the Logger gets no event at all.
+func TestFailuresLoggedWithoutObserver(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		failure  oauthtest.Failure
+		observer bool
+		want     string // "": no event line
+	}{
+		{"server error", oauthtest.Failure{Status: 500}, false, `level=WARN msg="tollgate: introspection failed"`},
+		{"credentials refused", oauthtest.Failure{Status: 401}, false, `level=ERROR msg="tollgate: introspection credentials rejected by the authorization server"`},
+		{"server error, observer set", oauthtest.Failure{Status: 500}, true, ""},
+		{"credentials refused, observer set", oauthtest.Failure{Status: 401}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			as := newAS(oauthtest.Config{})
+			defer as.Close()
+			as.Fail(oauthtest.EndpointIntrospection, tc.failure)
+			buf, logger := newLogBuffer(slog.LevelDebug)
+			cfg := cached(as)
+			cfg.Logger = logger
+			observed := 0
+			if tc.observer {
+				cfg.Observer.OnIntrospectFailure = func(context.Context, tollgate.IntrospectEvent) { observed++ }
+			}
+			c := newClient(t, cfg)
+			_, err := c.Validate(context.Background(), as.Opaque(oauthtest.TokenOptions{}))
+			wantErr(t, err, tollgate.ErrUnavailable, "introspection")
+			out := buf.String()
+			if tc.want == "" {
+				if out != "" || observed != 1 {
+					t.Fatalf("observer called %d times; the Logger got:\n%s", observed, out)
+				}
+				return
+			}
+			if n := strings.Count(out, tc.want); n != 1 {
+				t.Fatalf("%q logged %d times, want once:\n%s", tc.want, n, out)
+			}
+			if n := strings.Count(out, `msg="tollgate: cache miss"`); n != 1 {
+				t.Errorf("cache miss logged %d times, want once:\n%s", n, out)
+			}
+		})
+	}
+	// The passing twin: a success is logged at debug level only.
+	t.Run("success", func(t *testing.T) {
+		as := newAS(oauthtest.Config{})
+		defer as.Close()
+		buf, logger := newLogBuffer(slog.LevelDebug)
+		cfg := cached(as)
+		cfg.Logger = logger
+		c := newClient(t, cfg)
+		if _, err := c.Validate(context.Background(), as.Opaque(oauthtest.TokenOptions{})); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if n := strings.Count(out, `level=DEBUG msg="tollgate: introspected"`); n != 1 || strings.Contains(out, "WARN") {
+			t.Fatalf("want one debug line for the call, no warning:\n%s", out)
+		}
+	})
+}

@@ -44,7 +44,9 @@
 // a 401 for a token nobody judged. Refused credentials (401 or 403 from the
 // server) are reported with [tollgate.IntrospectEvent].CredentialsRejected,
 // which [tollgate.NewLogObserver] logs at error level: the configuration is
-// wrong and every opaque token fails until it is fixed.
+// wrong and every opaque token fails until it is fixed. With no
+// [Config.Observer], that observer is the default, writing to
+// [Config.Logger].
 //
 // # Caching and revocation latency
 //
