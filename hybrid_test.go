@@ -82,7 +82,8 @@ func jwtShaped(payload string) string {
 func newIntrospection(t *testing.T, as *oauthtest.Server) *introspect.Client {
 	t.Helper()
 	c, err := introspect.New(introspect.Config{
-		Endpoint: as.IntrospectionURL(), ClientID: oauthtest.DefaultClientID, ClientSecret: oauthtest.DefaultClientSecret,
+		Endpoint: as.IntrospectionURL(), Audiences: []string{as.Audience()},
+		ClientID: oauthtest.DefaultClientID, ClientSecret: oauthtest.DefaultClientSecret,
 		HTTPClient: as.Client(), DisableCache: true,
 	})
 	if err != nil {
@@ -316,6 +317,7 @@ func ExampleNewHybrid() {
 
 	opaque, err := introspect.New(introspect.Config{
 		Issuer:       as.Issuer(),
+		Audiences:    []string{as.Audience()},
 		ClientID:     oauthtest.DefaultClientID,
 		ClientSecret: oauthtest.DefaultClientSecret,
 		HTTPClient:   as.Client(),

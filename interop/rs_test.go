@@ -33,7 +33,8 @@ type rsOptions struct {
 	discovery *jwks.Discovery
 	// introspectionAudiences, when set, are required in introspection
 	// answers. oidc-provider puts aud in them only for tokens issued for a
-	// resource, so the usual configuration does without.
+	// resource, so the usual configuration does without
+	// (introspect.Config.InsecureAnyAudience).
 	introspectionAudiences []string
 }
 
@@ -113,7 +114,10 @@ func newResourceServer(t *testing.T, as *authServer, opts rsOptions) *resourceSe
 		ClientID:     introspector,
 		ClientSecret: introspect.Secret(as.secrets[introspector]),
 		Audiences:    opts.introspectionAudiences,
-		Now:          rs.clock.Now,
+		// oidc-provider names no audience for a token issued without a
+		// resource: scopes alone keep such tokens apart.
+		InsecureAnyAudience: len(opts.introspectionAudiences) == 0,
+		Now:                 rs.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -84,7 +85,24 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.cache, c.next = cc, cc
 	}
+	c.warnInsecure()
 	return c, nil
+}
+
+// warnInsecure logs, once, every Insecure... option of the configuration.
+func (c *Client) warnInsecure() {
+	source := slog.String("endpoint", c.endpoint)
+	if c.endpoint == "" {
+		source = slog.String("issuer", c.s.Issuer)
+	}
+	if c.s.InsecureAllowHTTP {
+		c.s.Logger.LogAttrs(context.Background(), slog.LevelWarn,
+			"tollgate: introspect: InsecureAllowHTTP is set: tokens and client credentials may cross the network in plain http", source)
+	}
+	if c.s.InsecureAnyAudience {
+		c.s.Logger.LogAttrs(context.Background(), slog.LevelWarn,
+			"tollgate: introspect: InsecureAnyAudience is set: active tokens are accepted whatever their audience", source)
+	}
 }
 
 // Validate introspects token, or serves the answer from the cache. It
@@ -119,7 +137,9 @@ func (c *Client) String() string {
 			ep = *p
 		}
 	}
-	return fmt.Sprintf("introspect.Client{Endpoint: %q, ClientID: %q, AuthMethod: %q}", ep, c.s.ClientID, c.s.AuthMethod)
+	// New and discovery refuse user information; Redacted is there in case
+	// a later path does not.
+	return fmt.Sprintf("introspect.Client{Endpoint: %q, ClientID: %q, AuthMethod: %q}", netpolicy.Redacted(ep), c.s.ClientID, c.s.AuthMethod)
 }
 
 // Format writes [Client.String] whatever the verb: the client holds secrets

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,14 +37,18 @@ func newAS(cfg oauthtest.Config) *oauthtest.Server {
 	return oauthtest.New(cfg)
 }
 
-// config returns a Config for as with the default client's credentials.
+// config returns a Config for as with the default client's credentials and
+// audience. Its Logger discards: the failures these tests provoke on purpose
+// would otherwise fill the test output.
 func config(as *oauthtest.Server) introspect.Config {
 	return introspect.Config{
 		Endpoint:     as.IntrospectionURL(),
+		Audiences:    []string{as.Audience()},
 		ClientID:     oauthtest.DefaultClientID,
 		ClientSecret: oauthtest.DefaultClientSecret,
 		HTTPClient:   as.Client(),
 		DisableCache: true, // the client itself; the cache has tests of its own
+		Logger:       slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -655,9 +660,10 @@ func TestNewErrors(t *testing.T) {
 	rsaSmall, _ := rsa.GenerateKey(rand.Reader, 1024)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	ec := oauthtest.NewKey("ES256")
-	good := introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s"}
+	aud := []string{"https://api.example"}
+	good := introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s"}
 	jwtCfg := func(k introspect.ClientKey) introspect.Config {
-		return introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", AuthMethod: introspect.PrivateKeyJWT, ClientKey: k}
+		return introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", AuthMethod: introspect.PrivateKeyJWT, ClientKey: k}
 	}
 	for _, tc := range []struct {
 		name string
@@ -665,24 +671,27 @@ func TestNewErrors(t *testing.T) {
 		ok   bool
 	}{
 		{"good", good, true},
-		{"issuer only", introspect.Config{Issuer: "https://as.example", ClientID: "rs", ClientSecret: "s"}, true},
-		{"loopback http", introspect.Config{Endpoint: "http://127.0.0.1:9/introspect", ClientID: "rs", ClientSecret: "s"}, true},
-		{"localhost http", introspect.Config{Endpoint: "http://as.localhost/introspect", ClientID: "rs", ClientSecret: "s"}, true},
-		{"neither issuer nor endpoint", introspect.Config{ClientID: "rs", ClientSecret: "s"}, false},
-		{"plain http endpoint", introspect.Config{Endpoint: "http://as.example/introspect", ClientID: "rs", ClientSecret: "s"}, false},
-		{"plain http endpoint allowed", introspect.Config{Endpoint: "http://as.example/introspect", ClientID: "rs", ClientSecret: "s", InsecureAllowHTTP: true}, true},
-		{"plain http issuer", introspect.Config{Issuer: "http://as.example", ClientID: "rs", ClientSecret: "s"}, false},
-		{"issuer with user information", introspect.Config{Issuer: "https://u:p@as.example", ClientID: "rs", ClientSecret: "s"}, false},
-		{"issuer with a query", introspect.Config{Issuer: "https://as.example/?tenant=a", ClientID: "rs", ClientSecret: "s"}, false},
-		{"issuer with a query, endpoint configured", introspect.Config{Issuer: "https://as.example/?tenant=a", Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s"}, true},
-		{"relative endpoint", introspect.Config{Endpoint: "/introspect", ClientID: "rs", ClientSecret: "s"}, false},
-		{"no client id", introspect.Config{Endpoint: "https://as.example/introspect", ClientSecret: "s"}, false},
-		{"no secret", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs"}, false},
-		{"unknown method", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", AuthMethod: "tls_client_auth"}, false},
+		{"issuer only", introspect.Config{Issuer: "https://as.example", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, true},
+		{"loopback http", introspect.Config{Endpoint: "http://127.0.0.1:9/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, true},
+		{"localhost http", introspect.Config{Endpoint: "http://as.localhost/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, true},
+		{"neither issuer nor endpoint", introspect.Config{Audiences: aud, ClientID: "rs", ClientSecret: "s"}, false},
+		{"plain http endpoint", introspect.Config{Endpoint: "http://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, false},
+		{"plain http endpoint allowed", introspect.Config{Endpoint: "http://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s", InsecureAllowHTTP: true}, true},
+		{"plain http issuer", introspect.Config{Issuer: "http://as.example", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, false},
+		{"issuer with user information", introspect.Config{Issuer: "https://u:p@as.example", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, false},
+		{"issuer with a query", introspect.Config{Issuer: "https://as.example/?tenant=a", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, false},
+		{"issuer with a query, endpoint configured", introspect.Config{Issuer: "https://as.example/?tenant=a", Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, true},
+		{"relative endpoint", introspect.Config{Endpoint: "/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s"}, false},
+		{"no client id", introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientSecret: "s"}, false},
+		{"no secret", introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs"}, false},
+		{"unknown method", introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s", AuthMethod: "tls_client_auth"}, false},
 		{"empty audience", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", Audiences: []string{""}}, false},
-		{"timeout off", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", Timeout: -1}, false},
-		{"response limit off", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", MaxResponseBytes: -1}, false},
-		{"cache with a negative call timeout", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s", Cache: cache.Config{CallTimeout: -1}}, false},
+		{"no audience", introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: "s"}, false},
+		{"any audience", introspect.Config{Endpoint: "https://as.example/introspect", InsecureAnyAudience: true, ClientID: "rs", ClientSecret: "s"}, true},
+		{"any audience and audiences", introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, InsecureAnyAudience: true, ClientID: "rs", ClientSecret: "s"}, false},
+		{"timeout off", introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s", Timeout: -1}, false},
+		{"response limit off", introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s", MaxResponseBytes: -1}, false},
+		{"cache with a negative call timeout", introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: "s", Cache: cache.Config{CallTimeout: -1}}, false},
 		{"jwt", jwtCfg(introspect.ClientKey{Signer: ec.Private(), Algorithm: "ES256"}), true},
 		{"jwt no key", jwtCfg(introspect.ClientKey{Algorithm: "ES256"}), false},
 		{"jwt no alg", jwtCfg(introspect.ClientKey{Signer: ec.Private()}), false},
@@ -703,6 +712,7 @@ func TestNewErrors(t *testing.T) {
 		}(), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Logger = slog.New(slog.DiscardHandler)
 			c, err := introspect.New(tc.cfg)
 			if tc.ok != (err == nil) {
 				t.Fatalf("New: %v; want ok = %v", err, tc.ok)

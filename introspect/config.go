@@ -123,7 +123,7 @@ type Config struct {
 	// (RFC 8414 "/.well-known/oauth-authorization-server", then OpenID
 	// Connect discovery), whose "issuer" must equal Issuer exactly; the
 	// lookup happens on first use and is retried after failures. An Issuer
-	// used for discovery must not have user information or a query.
+	// must not have user information, nor, when used for discovery, a query.
 	//
 	// When set, an answer's "iss", if present, must equal Issuer; a
 	// principal whose answer has no "iss" gets Issuer as its issuer (the
@@ -131,15 +131,27 @@ type Config struct {
 	Issuer string
 
 	// Endpoint is the introspection endpoint URL. Set it to skip discovery.
-	// One of Issuer and Endpoint is required.
+	// One of Issuer and Endpoint is required. It must not have user
+	// information ("https://user:password@..."): the client's credentials
+	// go in ClientID and ClientSecret, which are never printed, while a URL
+	// is printed in logs, events and errors. A discovered endpoint with user
+	// information is refused too.
 	Endpoint string
 
-	// Audiences, when not empty, are the audiences this resource server
-	// answers to: an active answer must have an "aud" (a string or an array)
-	// with at least one of them, or the token is rejected (check "aud").
-	// Leave it empty only if the authorization server issues no audience in
-	// introspection answers and scopes alone separate your APIs.
+	// Audiences are the audiences this resource server answers to: an
+	// active answer must have an "aud" (a string or an array) with at least
+	// one of them, or the token is rejected (check "aud"). Required, none
+	// empty, unless InsecureAnyAudience is set.
 	Audiences []string
+
+	// InsecureAnyAudience accepts active answers whatever their "aud", and
+	// without one; Audiences must then be empty. RFC 7662 section 4 expects
+	// the resource server to check that a token is meant for it: without
+	// the check, a token that the authorization server issued for any other
+	// API is accepted here too, and only scopes keep the APIs apart. Set it
+	// only for an authorization server that puts no audience in its
+	// introspection answers. It is logged at construction.
+	InsecureAnyAudience bool
 
 	// ClientID identifies this resource server to the authorization server.
 	// Required.
@@ -205,11 +217,20 @@ type Config struct {
 	Now func() time.Time
 	// Observer receives OnIntrospect and OnIntrospectFailure events (and the
 	// cache's hits and misses). Events never carry the token or a secret.
+	// The zero Observer means [tollgate.NewLogObserver](Logger), so that a
+	// failing introspection is never silent: failures reach the log as
+	// warnings (refused credentials as errors), the rest at debug level.
+	// Any func set replaces that default entirely.
 	Observer tollgate.Observer
+	// Logger receives one warning at construction for every Insecure...
+	// option set, and the events when Observer is zero (default
+	// slog.Default()).
+	Logger *slog.Logger
 
 	// InsecureAllowHTTP allows plain http to hosts that are not loopback,
 	// for the issuer, discovery and the endpoint. The token and our
 	// credentials then cross the network in the clear: never in production.
+	// It is logged at construction.
 	InsecureAllowHTTP bool
 }
 
@@ -218,7 +239,7 @@ type Config struct {
 func (c Config) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "introspect.Config{Issuer: %q, Endpoint: %q, ClientID: %q, AuthMethod: %q",
-		c.Issuer, c.Endpoint, c.ClientID, c.AuthMethod)
+		netpolicy.Redacted(c.Issuer), netpolicy.Redacted(c.Endpoint), c.ClientID, c.AuthMethod)
 	if c.ClientSecret != "" {
 		b.WriteString(", ClientSecret: " + redacted)
 	}
@@ -227,6 +248,9 @@ func (c Config) String() string {
 	}
 	if len(c.Audiences) > 0 {
 		fmt.Fprintf(&b, ", Audiences: %q", c.Audiences)
+	}
+	if c.InsecureAnyAudience {
+		b.WriteString(", InsecureAnyAudience: true")
 	}
 	if c.InsecureAllowHTTP {
 		b.WriteString(", InsecureAllowHTTP: true")
@@ -242,10 +266,12 @@ func (c Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String(
 // LogValue describes the configuration without its secrets, for [log/slog].
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("issuer", c.Issuer),
-		slog.String("endpoint", c.Endpoint),
+		slog.String("issuer", netpolicy.Redacted(c.Issuer)),
+		slog.String("endpoint", netpolicy.Redacted(c.Endpoint)),
 		slog.String("client_id", c.ClientID),
 		slog.String("auth_method", string(c.AuthMethod)),
+		slog.Any("audiences", c.Audiences),
+		slog.Bool("insecure_any_audience", c.InsecureAnyAudience),
 		slog.Bool("insecure_allow_http", c.InsecureAllowHTTP),
 	)
 }
@@ -277,14 +303,31 @@ func (c Config) withDefaults() (settings, error) {
 		s.metadataURLs = is.DocumentURLs(metadata.OAuth, metadata.OpenID)
 		s.issuer = is
 	case c.Issuer != "":
-		if _, err := netpolicy.CheckURL(c.Issuer, c.InsecureAllowHTTP); err != nil {
+		u, err := netpolicy.CheckURL(c.Issuer, c.InsecureAllowHTTP)
+		if err != nil {
 			return s, fmt.Errorf("introspect: Issuer: %w", err)
+		}
+		if u.User != nil {
+			return s, errors.New("introspect: Issuer must not have user information")
 		}
 	}
 	if c.Endpoint != "" {
-		if _, err := netpolicy.CheckURL(c.Endpoint, c.InsecureAllowHTTP); err != nil {
+		u, err := netpolicy.CheckURL(c.Endpoint, c.InsecureAllowHTTP)
+		if err != nil {
 			return s, fmt.Errorf("introspect: Endpoint: %w", err)
 		}
+		// A password in the URL would reach every log line, event and
+		// printed configuration that names the endpoint; the error does
+		// not quote it either.
+		if u.User != nil {
+			return s, errors.New("introspect: Endpoint must not have user information: give the client's credentials in ClientID and ClientSecret")
+		}
+	}
+	switch {
+	case len(c.Audiences) == 0 && !c.InsecureAnyAudience:
+		return s, errors.New("introspect: Audiences is required (InsecureAnyAudience accepts every audience, for an authorization server that names none)")
+	case len(c.Audiences) > 0 && c.InsecureAnyAudience:
+		return s, errors.New("introspect: Audiences and InsecureAnyAudience are both set: set one")
 	}
 	for _, a := range c.Audiences {
 		if a == "" {
@@ -355,6 +398,14 @@ func (c Config) withDefaults() (settings, error) {
 	}
 	if s.Now == nil {
 		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	// The one place the default observer is chosen: the cache and discovery
+	// get s.Observer, so each event is logged once.
+	if s.Observer.IsZero() {
+		s.Observer = tollgate.NewLogObserver(s.Logger)
 	}
 	if s.Cache.Now == nil {
 		s.Cache.Now = s.Now

@@ -3,12 +3,15 @@ package introspect
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/internal/metadata"
+	"github.com/tollgate/tollgate/internal/netpolicy"
 )
 
 // discoveryRetry is the least time between two failed discoveries: while the
@@ -119,5 +122,16 @@ func (d *discovery) lookup(ctx context.Context) (string, error) {
 func (d *discovery) fetch(ctx context.Context, u string) (string, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	return d.fetcher.Endpoint(ctx, u, "introspection_endpoint", false)
+	ep, status, err := d.fetcher.Endpoint(ctx, u, "introspection_endpoint", false)
+	if err != nil {
+		return "", status, err
+	}
+	// As for a configured Endpoint: a password in the URL would reach every
+	// event and log line that names the endpoint (and, with
+	// client_secret_post or private_key_jwt, net/http would send it as Basic
+	// credentials). The error names the document, not the endpoint.
+	if p, err := url.Parse(ep); err != nil || p.User != nil {
+		return "", status, fmt.Errorf("%s: introspection_endpoint has user information", netpolicy.Redacted(u))
+	}
+	return ep, status, nil
 }

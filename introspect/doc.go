@@ -16,7 +16,9 @@
 //
 // The endpoint is configured ([Config.Endpoint]) or read from the issuer's
 // metadata, whose "issuer" must match [Config.Issuer]. It must be https
-// (loopback hosts excepted) unless [Config.InsecureAllowHTTP]. Redirects are
+// (loopback hosts excepted) unless [Config.InsecureAllowHTTP], and carry no
+// user information: credentials go in [Config.ClientSecret] or
+// [Config.ClientKey], never in a URL that logs and events print. Redirects are
 // never followed: they would resend the token and our credentials. Answers are
 // size-limited, every call has a timeout, and at most [Config.MaxConcurrent]
 // calls are in flight. The client authenticates with client_secret_basic
@@ -26,7 +28,9 @@
 // An answer is read strictly: one JSON object, no duplicate members,
 // "active" must be the JSON literal true. An active answer is still checked:
 // its "exp" must be in the future (no leeway), "nbf" not in the future, "iss"
-// and "aud" as configured. A sender-constrained token ("cnf", or a
+// as configured, and "aud" must name one of [Config.Audiences], which is
+// required unless [Config.InsecureAnyAudience] (logged at construction, like
+// every Insecure... option). A sender-constrained token ("cnf", or a
 // "token_type" other than Bearer, such as DPoP) is refused, since it is
 // presented here as a plain bearer token.
 //
@@ -40,7 +44,9 @@
 // a 401 for a token nobody judged. Refused credentials (401 or 403 from the
 // server) are reported with [tollgate.IntrospectEvent].CredentialsRejected,
 // which [tollgate.NewLogObserver] logs at error level: the configuration is
-// wrong and every opaque token fails until it is fixed.
+// wrong and every opaque token fails until it is fixed. With no
+// [Config.Observer], that observer is the default, writing to
+// [Config.Logger].
 //
 // # Caching and revocation latency
 //

@@ -45,7 +45,7 @@ func TestHostileActive(t *testing.T) {
 		kind  error // nil: accepted
 		check string
 	}{
-		{"true (twin)", `{"active":true,"sub":"alice","exp":` + exp + `}`, nil, ""},
+		{"true (twin)", `{"active":true,"sub":"alice","aud":"` + as.Audience() + `","exp":` + exp + `}`, nil, ""},
 		{"string true", `{"active":"true","sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
 		{"number 1", `{"active":1,"sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
 		{"string 1", `{"active":"1","sub":"alice"}`, tollgate.ErrInvalidToken, "active"},
@@ -187,9 +187,13 @@ func head(status int, contentLength int) string {
 }
 
 // rawConfig is a client of rs with the defaults (Timeout, limits, cache).
+// rawAudience is the audience of rawConfig, which active answers name.
+const rawAudience = "https://api.example"
+
 func rawConfig(rs *rawServer) introspect.Config {
 	return introspect.Config{
 		Endpoint:     "http://as.oauthtest.localhost/introspect",
+		Audiences:    []string{rawAudience},
 		ClientID:     oauthtest.DefaultClientID,
 		ClientSecret: oauthtest.DefaultClientSecret,
 		HTTPClient:   rs.client,
@@ -237,7 +241,7 @@ func TestHostileSlowAnswers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				body := `{"active":true,"sub":"alice","exp":` + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10) + `}`
+				body := `{"active":true,"sub":"alice","aud":"` + rawAudience + `","exp":` + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10) + `}`
 				rs := newRawServer(t, func(w net.Conn) { tc.serve(w, body) })
 				c := newClient(t, rawConfig(rs))
 				start := time.Now()
@@ -325,7 +329,7 @@ func TestHostileAnswerSizeLimit(t *testing.T) {
 		{"one byte past", introspect.DefaultMaxResponseBytes + 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body := `{"active":true,"sub":"alice"}`
+			body := `{"active":true,"sub":"alice","aud":"` + as.Audience() + `"}`
 			body = body[:len(body)-1] + strings.Repeat(" ", tc.size-len(body)) + "}"
 			as.Fail(oauthtest.EndpointIntrospection, oauthtest.Failure{Body: body})
 			defer as.Heal(oauthtest.EndpointIntrospection)

@@ -14,16 +14,29 @@ import (
 )
 
 // TestSecretsNeverPrinted: a Config, its secret, its key and the Client print
-// no secret with any fmt verb, in slog or in JSON.
+// no secret with any fmt verb, in slog or in JSON; nor does a Config print a
+// password given in its URLs (which New refuses, but a Config can be printed
+// before New, or after New failed).
 func TestSecretsNeverPrinted(t *testing.T) {
-	const secret = "S3cr3t-VALUE-do-not-print"
+	const (
+		secret     = "S3cr3t-VALUE-do-not-print"
+		urlSecret  = "URL-passw0rd-do-not-print"
+		issSecret  = "ISS-passw0rd-do-not-print"
+		opaqSecret = "OPAQUE-passw0rd-do-not-print"
+	)
 	key := oauthtest.NewKey("ES256")
 	d := key.Private().(*ecdsa.PrivateKey).D
-	forbidden := []string{secret, d.String(), d.Text(16), fmt.Sprintf("%x", d.Bytes())}
+	forbidden := []string{secret, urlSecret, issSecret, opaqSecret, d.String(), d.Text(16), fmt.Sprintf("%x", d.Bytes())}
 
-	basic := introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", ClientSecret: secret}
-	jwt := introspect.Config{Endpoint: "https://as.example/introspect", ClientID: "rs", AuthMethod: introspect.PrivateKeyJWT,
+	aud := []string{"https://api.example"}
+	basic := introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", ClientSecret: secret}
+	jwt := introspect.Config{Endpoint: "https://as.example/introspect", Audiences: aud, ClientID: "rs", AuthMethod: introspect.PrivateKeyJWT,
 		ClientKey: introspect.ClientKey{Signer: key.Private(), Algorithm: "ES256", KeyID: "k1"}}
+	inURL := basic
+	inURL.Issuer = "https://as:" + issSecret + "@as.example"
+	inURL.Endpoint = "https://rs:" + urlSecret + "@as.example/introspect"
+	opaque := basic
+	opaque.Endpoint = "rs:" + opaqSecret + "@as.example/introspect" // "https://" forgotten
 	cb, err := introspect.New(basic)
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +52,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"config": basic, "*config": &basic, "jwt config": jwt, "secret": basic.ClientSecret,
 		"key": jwt.ClientKey, "*key": &jwt.ClientKey, "client": cb, "jwt client": cj,
 		"in a struct": struct{ C introspect.Config }{basic}, "in a slice": []introspect.Config{basic, jwt},
+		"password in the URLs": inURL, "password in an opaque URL": opaque,
 	}
 	for name, v := range values {
 		t.Run(name, func(t *testing.T) {
@@ -59,7 +73,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 					t.Fatalf("printed a secret:\n%s", all)
 				}
 			}
-			if !strings.Contains(all, "redacted") && !strings.Contains(all, "introspect.Client") {
+			if !strings.Contains(all, "redacted") && !strings.Contains(all, "xxxxx") && !strings.Contains(all, "introspect.Client") {
 				t.Errorf("nothing printed in its place:\n%s", all)
 			}
 		})

@@ -115,10 +115,14 @@ type Config struct {
 	MaxKeys int
 
 	// Observer receives OnKeyFetch, OnKeyFetchFailure and OnKeySkipped.
+	// The zero Observer means [tollgate.NewLogObserver](Logger), so that a
+	// set that cannot load its keys is never silent: failed fetches and
+	// skipped keys reach the log as warnings, successful fetches at debug
+	// level. Any func set replaces that default entirely.
 	Observer tollgate.Observer
 
-	// Logger receives the one warning about InsecureAllowHTTP (default
-	// slog.Default()).
+	// Logger receives the one warning about InsecureAllowHTTP, and the
+	// events when Observer is zero (default slog.Default()).
 	Logger *slog.Logger
 
 	// Now is the clock (default time.Now). Waits use timers of the time
@@ -190,6 +194,9 @@ func (cfg Config) resolve() (settings, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	if s.Observer.IsZero() {
+		s.Observer = tollgate.NewLogObserver(s.Logger)
 	}
 
 	switch {

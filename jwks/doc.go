@@ -44,8 +44,9 @@
 //     [Config.InsecureAllowHTTP]); redirects only to https; every body read
 //     bounded; every fetch under [Config.Timeout]; the caller's
 //     [Config.HTTPClient] is used but never modified.
-//   - Events go to [tollgate.Observer]: OnKeyFetch (with the key IDs added
-//     and removed), OnKeyFetchFailure, OnKeySkipped.
+//   - Events go to [Config.Observer]: OnKeyFetch (with the key IDs added
+//     and removed), OnKeyFetchFailure, OnKeySkipped. With none configured
+//     they go to [Config.Logger], failures and skipped keys as warnings.
 //   - [Set.Close] stops every goroutine the set started.
 //
 // [Key] is a verification key already converted to its crypto/* form; build

@@ -50,7 +50,8 @@ type Config struct {
 	Now func() time.Time
 
 	// Logger receives one warning at construction for every Insecure...
-	// option set. nil means slog.Default().
+	// option set, and the events when Observer is zero. nil means
+	// slog.Default().
 	Logger *slog.Logger
 
 	// HTTPClient fetches the discovery documents and JWK Sets of the key
@@ -59,7 +60,12 @@ type Config struct {
 	HTTPClient *http.Client
 
 	// Observer receives the events of the key sets the validator creates
-	// and of its cache (transports report accepts and rejects).
+	// and of its cache (transports report accepts and rejects). The zero
+	// Observer means [tollgate.NewLogObserver](Logger), so that an issuer
+	// whose keys cannot be loaded is never silent: failed key fetches and
+	// skipped keys reach the log as warnings, the rest at debug level. Any
+	// func set replaces that default entirely. Key sets given in
+	// Issuer.Keys report through their own configuration.
 	Observer tollgate.Observer
 
 	// Cache configures the cache of validation results in front of the
@@ -226,6 +232,12 @@ func New(cfg Config) (*Validator, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	// The one place the default observer is chosen: the key sets created
+	// below and the cache get cfg.Observer, no longer zero, so jwks.New adds
+	// no log observer of its own and each event is logged once.
+	if cfg.Observer.IsZero() {
+		cfg.Observer = tollgate.NewLogObserver(cfg.Logger)
 	}
 	v := &Validator{
 		issuers: make(map[string]*issuer, len(cfg.Issuers)),

@@ -81,7 +81,7 @@ func newApp(cfg *config, logger *slog.Logger, obs tollgate.Observer) (a *app, er
 		issuers[i] = is
 	}
 	if cfg.Introspection != nil {
-		if a.intro, err = newIntrospection(cfg.Introspection, obs); err != nil {
+		if a.intro, err = newIntrospection(cfg.Introspection, logger, obs); err != nil {
 			return nil, err
 		}
 	}

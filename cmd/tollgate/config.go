@@ -492,8 +492,11 @@ func checkListen(fe *fieldErrors, field, addr string) {
 // insecure_allow_http.
 func checkFetchURL(s string, insecureHTTP bool) error {
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", s)
+	if err != nil {
+		return errors.New("not a valid URL") // url's error would quote it, password included
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", shownURL(u))
 	}
 	switch {
 	case u.Scheme == "https":
@@ -501,9 +504,19 @@ func checkFetchURL(s string, insecureHTTP bool) error {
 	case u.Scheme == "http" && (insecureHTTP || isLoopback(u.Hostname())):
 		return nil
 	case u.Scheme == "http":
-		return fmt.Errorf("%q must use https (http only for loopback hosts, or with insecure_allow_http)", s)
+		return fmt.Errorf("%q must use https (http only for loopback hosts, or with insecure_allow_http)", shownURL(u))
 	}
-	return fmt.Errorf("%q must use https", s)
+	return fmt.Errorf("%q must use https", shownURL(u))
+}
+
+// shownURL is u for an error message: without its password, and without the
+// opaque part of a URL whose "https://" was forgotten ("rs:s3cr3t@host/x"
+// parses as scheme "rs", opaque "s3cr3t@host/x").
+func shownURL(u *url.URL) string {
+	if u.Opaque != "" {
+		return u.Scheme + ":xxxxx"
+	}
+	return u.Redacted()
 }
 
 // checkResourceURL checks a URL published in metadata and challenges: https,

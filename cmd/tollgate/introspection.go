@@ -6,6 +6,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/cache"
@@ -60,10 +62,16 @@ func (ic *introspectionConfig) validate(fe *fieldErrors, at string) {
 	if ic.Endpoint != "" {
 		if err := checkFetchURL(ic.Endpoint, ic.InsecureAllowHTTP); err != nil {
 			fe.add(at+".endpoint", "%v", err)
+		} else if u, _ := url.Parse(ic.Endpoint); u.User != nil {
+			// introspect.New refuses it too; said here with the field name.
+			fe.add(at+".endpoint", "must not have user information: the credentials go in client_id and client_secret")
 		}
 	}
-	if len(ic.Audiences) == 0 && !ic.InsecureAnyAudience {
+	switch {
+	case len(ic.Audiences) == 0 && !ic.InsecureAnyAudience:
 		fe.add(at+".audiences", "at least one audience is required (or insecure_any_audience: true for an authorization server that names none)")
+	case len(ic.Audiences) > 0 && ic.InsecureAnyAudience:
+		fe.add(at+".insecure_any_audience", "set with audiences: the audiences would not be checked; set one of the two")
 	}
 	for i, a := range ic.Audiences {
 		if a == "" {
@@ -150,19 +158,23 @@ func parsePrivateKey(b []byte) (crypto.Signer, error) {
 }
 
 // newIntrospection builds the introspection client of the configuration.
-func newIntrospection(ic *introspectionConfig, obs tollgate.Observer) (*introspect.Client, error) {
+// The client logs its Insecure... options to logger, and its events too
+// when obs is zero.
+func newIntrospection(ic *introspectionConfig, logger *slog.Logger, obs tollgate.Observer) (*introspect.Client, error) {
 	c := introspect.Config{
-		Issuer:            ic.Issuer,
-		Endpoint:          ic.Endpoint,
-		Audiences:         ic.Audiences,
-		ClientID:          ic.ClientID,
-		AuthMethod:        introspect.AuthMethod(ic.AuthMethod),
-		Timeout:           ic.Timeout.D(),
-		MaxConcurrent:     ic.MaxConcurrent,
-		Leeway:            ic.Leeway.D(),
-		Observer:          obs,
-		InsecureAllowHTTP: ic.InsecureAllowHTTP,
-		DisableCache:      ic.Cache.Disabled,
+		Issuer:              ic.Issuer,
+		Endpoint:            ic.Endpoint,
+		Audiences:           ic.Audiences,
+		ClientID:            ic.ClientID,
+		AuthMethod:          introspect.AuthMethod(ic.AuthMethod),
+		Timeout:             ic.Timeout.D(),
+		MaxConcurrent:       ic.MaxConcurrent,
+		Leeway:              ic.Leeway.D(),
+		Observer:            obs,
+		Logger:              logger,
+		InsecureAnyAudience: ic.InsecureAnyAudience,
+		InsecureAllowHTTP:   ic.InsecureAllowHTTP,
+		DisableCache:        ic.Cache.Disabled,
 		Cache: cache.Config{
 			MaxTTL:             ic.Cache.MaxTTL.D(),
 			NegativeTTL:        ic.Cache.NegativeTTL.D(),

@@ -123,6 +123,25 @@ func TestProxyIntrospectionCredentials(t *testing.T) {
 	}
 }
 
+// TestProxyIntrospectionAnyAudience checks that insecure_any_audience reaches
+// the introspection client: a token for another API is let through, and the
+// option is logged once at start. The twin is TestProxyIntrospection's
+// "other audience" (401 with audiences).
+func TestProxyIntrospectionAnyAudience(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	y := introspectionYAML(as, up.URL, "  client_secret: {value: "+oauthtest.DefaultClientSecret+"}", false)
+	y = strings.Replace(y, fmt.Sprintf("  audiences: [%s]\n", testAudience), "  insecure_any_audience: true\n", 1)
+	s := startServer(t, "proxy", y)
+	otherAud := as.Opaque(oauthtest.TokenOptions{Scopes: []string{"orders:read"}, Audience: []string{"https://other.example"}})
+	if res, _ := s.do(t, "GET", "/orders", bearer(otherAud)); res.StatusCode != 200 {
+		t.Fatalf("status %d, want 200", res.StatusCode)
+	}
+	if n := strings.Count(s.logs.String(), "InsecureAnyAudience is set"); n != 1 {
+		t.Errorf("InsecureAnyAudience logged %d times, want once:\n%s", n, s.logs.String())
+	}
+}
+
 // TestProxyHybrid checks that the issuer's JWTs are validated locally while
 // opaque tokens are introspected.
 func TestProxyHybrid(t *testing.T) {
@@ -205,6 +224,16 @@ introspection:
 		{"http endpoint", "  issuer: https://as.example.com/\n", "  endpoint: http://as.example.com/introspect\n",
 			[]string{"introspection.endpoint:", "https"}},
 		{"no audience", "  audiences: [https://api.example.com]\n", "", []string{"introspection.audiences: at least one audience"}},
+		{"audiences and any audience", "  audiences: [https://api.example.com]\n", "  audiences: [https://api.example.com]\n  insecure_any_audience: true\n",
+			[]string{"introspection.insecure_any_audience: set with audiences"}},
+		{"endpoint with user information", "  issuer: https://as.example.com/\n", "  endpoint: https://rs:hunter2@as.example.com/introspect\n",
+			[]string{"introspection.endpoint: must not have user information"}},
+		{"http endpoint with a password", "  issuer: https://as.example.com/\n", "  endpoint: http://rs:hunter2@as.example.com/introspect\n",
+			[]string{"introspection.endpoint:", "https"}},
+		{"endpoint without https://, with a password", "  issuer: https://as.example.com/\n", "  endpoint: rs:hunter2@as.example.com/introspect\n",
+			[]string{"introspection.endpoint:"}},
+		{"unparsable endpoint with a password", "  issuer: https://as.example.com/\n", "  endpoint: https://rs:hunter2@as.example.com/%zz\n",
+			[]string{"introspection.endpoint: not a valid URL"}},
 		{"no client id", "  client_id: api\n", "", []string{"introspection.client_id: required"}},
 		{"no secret", "  client_secret: {value: s}\n", "", []string{"introspection.client_secret: required for client_secret_basic"}},
 		{"unknown method", "  client_id: api\n", "  client_id: api\n  auth_method: tls_client_auth\n", []string{"introspection.auth_method:"}},
@@ -222,6 +251,9 @@ introspection:
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error quotes the password:\n%v", err)
 			}
 		})
 	}

@@ -107,6 +107,7 @@ func TestRedacted(t *testing.T) {
 		"https://u:hunter2@as.example/x": "https://u:xxxxx@as.example/x",
 		"https://as.example/x":           "https://as.example/x",
 		"https://u:hunter2@as/%zz":       "invalid URL",
+		"u:hunter2@as.example/x":         "u:xxxxx",
 	} {
 		if got := Redacted(raw); got != want {
 			t.Errorf("Redacted(%q) = %q, want %q", raw, got, want)

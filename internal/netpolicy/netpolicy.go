@@ -40,7 +40,7 @@ func CheckURL(raw string, allowHTTP bool) (*url.URL, error) {
 		return nil, errors.New("not a valid URL")
 	}
 	if !u.IsAbs() || u.Opaque != "" {
-		return nil, fmt.Errorf("%s is not an absolute URL", u.Redacted())
+		return nil, fmt.Errorf("%s is not an absolute URL", redacted(u))
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("%s has no host", u.Redacted())
@@ -216,6 +216,17 @@ func Redacted(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "invalid URL"
+	}
+	return redacted(u)
+}
+
+// redacted is u.Redacted, which also hides everything after the scheme of an
+// opaque URL: "rs:s3cr3t@as.example/x" (a URL whose "https://" was
+// forgotten) parses as scheme "rs" and opaque "s3cr3t@as.example/x", which
+// url.URL.Redacted would print whole.
+func redacted(u *url.URL) string {
+	if u.Opaque != "" {
+		return u.Scheme + ":xxxxx"
 	}
 	return u.Redacted()
 }

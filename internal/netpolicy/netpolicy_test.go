@@ -103,6 +103,12 @@ func TestCheckURLRedactsPassword(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("err = %v; want a refusal without the password", err)
 	}
+	// A URL without "https://" is opaque, and url.URL.Redacted prints it
+	// whole.
+	_, err = CheckURL("user:hunter2@as.example.com/jwks", false)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v; want a refusal without the password", err)
+	}
 	if _, err := CheckURL("https://user:hunter2@as.example.com/jwks", false); err != nil {
 		t.Fatalf("passing twin: %v", err)
 	}
