@@ -82,6 +82,7 @@ func start(ctx context.Context, out io.Writer) (*env, error) {
 		ClientSecret: oauthtest.DefaultClientSecret,
 		Audiences:    []string{e.apiURL},
 		Cache:        cache.Config{MaxTTL: introspectionTTL},
+		Logger:       slog.New(slog.DiscardHandler), // the tour prints what the log would say
 	})
 	if err != nil {
 		e.close()
