@@ -26,12 +26,12 @@ const (
 	DefaultName               = "cache"
 )
 
-// MaxTokenLen is the length above which a token bypasses the cache: it goes
+// MaxTokenBytes is the length above which a token bypasses the cache: it goes
 // straight to the wrapped Validator, is neither hashed nor cached nor
 // coalesced. Hashing is the one cost the cache pays before the wrapped
 // Validator could reject an oversized token; tokens this long are not
 // access tokens anyone issues (the JWT validator's own limit is 16 KiB too).
-const MaxTokenLen = 16 << 10
+const MaxTokenBytes = 16 << 10
 
 // storeShards is the number of go-cache shards of the default store. With a
 // SHA-256 key the shards fill evenly; 64 keeps two cores, or sixteen, from
@@ -256,7 +256,7 @@ func orDefault[T time.Duration | int](v, def T) T {
 // A cached rejection returns the same error value to every caller: treat it
 // as read-only.
 func (c *Cache) Validate(ctx context.Context, token string) (*tollgate.Principal, error) {
-	if len(token) > MaxTokenLen {
+	if len(token) > MaxTokenBytes {
 		return c.next.Validate(ctx, token)
 	}
 	key := c.key(token)

@@ -666,8 +666,8 @@ func TestLongTokenBypassesCache(t *testing.T) {
 		len   int
 		calls int64
 	}{
-		{name: "over MaxTokenLen", len: cache.MaxTokenLen + 1, calls: 2},
-		{name: "at MaxTokenLen (twin)", len: cache.MaxTokenLen, calls: 1},
+		{name: "over MaxTokenBytes", len: cache.MaxTokenBytes + 1, calls: 2},
+		{name: "at MaxTokenBytes (twin)", len: cache.MaxTokenBytes, calls: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &backend{}

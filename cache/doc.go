@@ -55,7 +55,7 @@
 // flood of invalid tokens can neither push out accepted ones nor grow memory
 // without bound. Entries are keyed by the SHA-256 of the cache's
 // [Config.Namespace], a zero byte and the token: the raw token is not kept.
-// Tokens longer than [MaxTokenLen] bypass the cache.
+// Tokens longer than [MaxTokenBytes] bypass the cache.
 //
 // Entries live in a [Store]; the default keeps them in memory, private to
 // the Cache, in go-cache maps sharded by key, each shard with a lock-free

@@ -19,7 +19,7 @@ const (
 	DefaultMaxRefreshInterval = time.Hour
 	DefaultMinRefetchInterval = 30 * time.Second
 	DefaultStaleLimit         = 7 * 24 * time.Hour
-	DefaultMaxBodySize        = 1 << 20
+	DefaultMaxBodyBytes       = 1 << 20
 	DefaultMaxKeys            = 100
 )
 
@@ -106,9 +106,9 @@ type Config struct {
 	// false until a fetch succeeds. Negative: keys never go stale.
 	StaleLimit time.Duration
 
-	// MaxBodySize limits a JWK Set or discovery document, in bytes (default
-	// DefaultMaxBodySize). A longer answer is a failed fetch.
-	MaxBodySize int64
+	// MaxBodyBytes limits a JWK Set or discovery document, in bytes (default
+	// DefaultMaxBodyBytes). A longer answer is a failed fetch.
+	MaxBodyBytes int64
 
 	// MaxKeys limits the members of a JWK Set (default DefaultMaxKeys). A
 	// set with more is a failed fetch.
@@ -178,10 +178,10 @@ func (cfg Config) resolve() (settings, error) {
 		s.StaleLimit = DefaultStaleLimit
 	}
 	switch {
-	case s.MaxBodySize < 0:
-		return s, errors.New("jwks: MaxBodySize must not be negative")
-	case s.MaxBodySize == 0:
-		s.MaxBodySize = DefaultMaxBodySize
+	case s.MaxBodyBytes < 0:
+		return s, errors.New("jwks: MaxBodyBytes must not be negative")
+	case s.MaxBodyBytes == 0:
+		s.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	switch {
 	case s.MaxKeys < 0:

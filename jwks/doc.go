@@ -27,7 +27,7 @@
 //     never loaded: [tollgate.ErrUnavailable] (Check "jwks"), so that a key
 //     rotation during an outage does not turn new tokens into invalid ones.
 //   - Last-good keys: a failed fetch (network error, non-200 status, a body
-//     over [Config.MaxBodySize], not a JWK Set, more than [Config.MaxKeys]
+//     over [Config.MaxBodyBytes], not a JWK Set, more than [Config.MaxKeys]
 //     members, no usable key) never replaces the keys held. A bad member
 //     (unparsable, not for signatures, unsupported type or algorithm, RSA
 //     under 2048 bits, private key material) is skipped and reported, the

@@ -49,7 +49,7 @@ func (s *Set) fetch(forced bool) result {
 	if forced {
 		h.Set("Cache-Control", "no-cache") // ask caches on the way for a fresh copy
 	}
-	a, err := netpolicy.Get(ctx, s.client, jwksURL, h, s.cfg.MaxBodySize)
+	a, err := netpolicy.Get(ctx, s.client, jwksURL, h, s.cfg.MaxBodyBytes)
 	r.status, r.header = a.Status, a.Header
 	if err != nil {
 		r.err = s.fetchErr(err)

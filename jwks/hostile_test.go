@@ -236,7 +236,7 @@ func TestHostileFloods(t *testing.T) {
 	}{
 		{"endless JWK Set", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			flood(w, head(200, -1)+`{"keys":[`, floodSize)
-		}, jwks.DefaultMaxBodySize + slack, true},
+		}, jwks.DefaultMaxBodyBytes + slack, true},
 		{"endless chunked JWK Set", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			h := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 			if _, err := w.Write([]byte(h)); err != nil {
@@ -248,7 +248,7 @@ func TestHostileFloods(t *testing.T) {
 					return
 				}
 			}
-		}, jwks.DefaultMaxBodySize + slack, true},
+		}, jwks.DefaultMaxBodyBytes + slack, true},
 		{"huge Content-Length announced", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			flood(w, head(200, 1<<30), floodSize)
 		}, slack, true},
@@ -266,7 +266,7 @@ func TestHostileFloods(t *testing.T) {
 		}, slack, false},
 		{"endless discovery document", true, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			flood(w, head(200, -1)+`{"issuer":`, floodSize)
-		}, jwks.DefaultMaxBodySize + slack, true},
+		}, jwks.DefaultMaxBodyBytes + slack, true},
 		{"endless JWK Set after honest discovery", true, func(w net.Conn, r *http.Request, as *oauthtest.Server) {
 			if strings.HasSuffix(r.URL.Path, "/openid-configuration") {
 				doc := metadata(as.Issuer(), as.JWKSURL())
@@ -274,7 +274,7 @@ func TestHostileFloods(t *testing.T) {
 				return
 			}
 			flood(w, head(200, -1)+`{"keys":[`, floodSize)
-		}, jwks.DefaultMaxBodySize + slack, true},
+		}, jwks.DefaultMaxBodyBytes + slack, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -304,7 +304,7 @@ func TestHostileFloods(t *testing.T) {
 }
 
 // TestHostileHugeDiscoveryDocument: the metadata document obeys the same
-// MaxBodySize as the JWK Set, at its default: a document of exactly the limit
+// MaxBodyBytes as the JWK Set, at its default: a document of exactly the limit
 // is read, one byte more is refused before the JWK Set is fetched.
 func TestHostileHugeDiscoveryDocument(t *testing.T) {
 	for _, tc := range []struct {
@@ -312,8 +312,8 @@ func TestHostileHugeDiscoveryDocument(t *testing.T) {
 		size int
 		ok   bool
 	}{
-		{"at the limit", jwks.DefaultMaxBodySize, true},
-		{"one byte past", jwks.DefaultMaxBodySize + 1, false},
+		{"at the limit", jwks.DefaultMaxBodyBytes, true},
+		{"one byte past", jwks.DefaultMaxBodyBytes + 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

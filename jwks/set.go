@@ -91,7 +91,7 @@ func New(cfg Config) (*Set, error) {
 		s.owned = true
 	}
 	if st.discoveryURLs != nil {
-		s.meta = &metadata.Fetcher{Client: s.client, Issuer: st.issuer, MaxBytes: st.MaxBodySize, AllowHTTP: st.InsecureAllowHTTP}
+		s.meta = &metadata.Fetcher{Client: s.client, Issuer: st.issuer, MaxBytes: st.MaxBodyBytes, AllowHTTP: st.InsecureAllowHTTP}
 	}
 	return s, nil
 }

@@ -52,7 +52,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"max under min", jwks.Config{URL: "https://a.example/", MinRefreshInterval: time.Hour, MaxRefreshInterval: time.Minute}, false},
 		{"min over default max", jwks.Config{URL: "https://a.example/", MinRefreshInterval: 2 * time.Hour}, true},
 		{"negative stale limit (off)", jwks.Config{URL: "https://a.example/", StaleLimit: -1}, true},
-		{"negative body size", jwks.Config{URL: "https://a.example/", MaxBodySize: -1}, false},
+		{"negative body size", jwks.Config{URL: "https://a.example/", MaxBodyBytes: -1}, false},
 		{"negative max keys", jwks.Config{URL: "https://a.example/", MaxKeys: -1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -291,11 +291,11 @@ func TestLimits(t *testing.T) {
 		body func(as *oauthtest.Server) string
 		ok   bool
 	}{
-		{"default body size, at", jwks.Config{}, func(as *oauthtest.Server) string { return setOfSize(as, jwks.DefaultMaxBodySize) }, true},
-		{"default body size, past", jwks.Config{}, func(as *oauthtest.Server) string { return setOfSize(as, jwks.DefaultMaxBodySize+1) }, false},
+		{"default body size, at", jwks.Config{}, func(as *oauthtest.Server) string { return setOfSize(as, jwks.DefaultMaxBodyBytes) }, true},
+		{"default body size, past", jwks.Config{}, func(as *oauthtest.Server) string { return setOfSize(as, jwks.DefaultMaxBodyBytes+1) }, false},
 		{"huge body", jwks.Config{}, func(as *oauthtest.Server) string { return setOfSize(as, 8<<20) }, false},
-		{"body size 4 KiB, at", jwks.Config{MaxBodySize: 4096}, func(as *oauthtest.Server) string { return setOfSize(as, 4096) }, true},
-		{"body size 4 KiB, past", jwks.Config{MaxBodySize: 4096}, func(as *oauthtest.Server) string { return setOfSize(as, 4097) }, false},
+		{"body size 4 KiB, at", jwks.Config{MaxBodyBytes: 4096}, func(as *oauthtest.Server) string { return setOfSize(as, 4096) }, true},
+		{"body size 4 KiB, past", jwks.Config{MaxBodyBytes: 4096}, func(as *oauthtest.Server) string { return setOfSize(as, 4097) }, false},
 		{"default key count, at", jwks.Config{}, func(as *oauthtest.Server) string { return setOfKeys(as, jwks.DefaultMaxKeys) }, true},
 		{"default key count, past", jwks.Config{}, func(as *oauthtest.Server) string { return setOfKeys(as, jwks.DefaultMaxKeys+1) }, false},
 		{"key count 3, at", jwks.Config{MaxKeys: 3}, func(as *oauthtest.Server) string { return setOfKeys(as, 3) }, true},

@@ -277,7 +277,7 @@ func TestNoTokenOrSecretLeaks(t *testing.T) {
 			{name: "header and query", auth: []string{"Bearer " + good}, query: "access_token=" + url.QueryEscape(good), status: 400, reached: tollgate.ErrInvalidRequest},
 			{name: "bad signature", auth: []string{"Bearer " + forged}, status: 401, reached: tollgate.ErrInvalidToken},
 			{name: "trailing segment", auth: []string{"Bearer " + good + ".e30"}, status: 401, reached: tollgate.ErrInvalidToken},
-			{name: "too large", auth: []string{"Bearer " + good + strings.Repeat("A", validator.DefaultMaxTokenSize)}, status: 401, reached: tollgate.ErrInvalidToken},
+			{name: "too large", auth: []string{"Bearer " + good + strings.Repeat("A", validator.DefaultMaxTokenBytes)}, status: 401, reached: tollgate.ErrInvalidToken},
 			{name: "alg none", auth: []string{"Bearer " + base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + good[strings.IndexByte(good, '.'):]}, status: 401, reached: tollgate.ErrInvalidToken},
 			{name: "wrong audience", auth: []string{"Bearer " + tok(oauthtest.TokenOptions{Audience: []string{"other"}})}, status: 401, reached: tollgate.ErrInvalidToken},
 			{name: "foreign issuer", auth: []string{"Bearer " + tok(oauthtest.TokenOptions{Claims: map[string]any{"iss": "https://evil.example"}})}, status: 401, reached: tollgate.ErrInvalidToken},

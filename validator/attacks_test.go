@@ -252,13 +252,13 @@ func TestAttackOversizeToken(t *testing.T) {
 		tok := f.sign(t, f.header(), f.claims().set("pad", q("")))
 		return f.sign(t, f.header(), f.claims().set("pad", q(strings.Repeat("x", (n-len(tok))*3/4))))
 	}
-	atLimit := pad(validator.DefaultMaxTokenSize - 3)
-	if len(atLimit) > validator.DefaultMaxTokenSize {
+	atLimit := pad(validator.DefaultMaxTokenBytes - 3)
+	if len(atLimit) > validator.DefaultMaxTokenBytes {
 		t.Fatalf("test token of %d bytes", len(atLimit))
 	}
 	p, err := f.validate(atLimit)
 	wantAccept(t, p, err)
-	for _, tok := range []string{pad(validator.DefaultMaxTokenSize + 4), strings.Repeat("A", 1<<20), strings.Repeat(".", 1<<20)} {
+	for _, tok := range []string{pad(validator.DefaultMaxTokenBytes + 4), strings.Repeat("A", 1<<20), strings.Repeat(".", 1<<20)} {
 		_, err := f.validate(tok)
 		wantReject(t, err, tollgate.ErrInvalidToken, "size")
 	}

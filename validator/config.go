@@ -17,15 +17,15 @@ import (
 )
 
 const (
-	// DefaultMaxTokenSize is the size limit of a token when
-	// [Config.MaxTokenSize] is 0: 16 KiB, far above any real access token
+	// DefaultMaxTokenBytes is the size limit of a token when
+	// [Config.MaxTokenBytes] is 0: 16 KiB, far above any real access token
 	// (a few hundred bytes to a few KiB) and small enough to bound the work
 	// an attacker can ask for.
-	DefaultMaxTokenSize = 16 << 10
+	DefaultMaxTokenBytes = 16 << 10
 
-	// maxMaxTokenSize bounds MaxTokenSize: no access token comes near it,
+	// maxMaxTokenBytes bounds MaxTokenBytes: no access token comes near it,
 	// and offsets inside a token fit in 32 bits.
-	maxMaxTokenSize = 1 << 20
+	maxMaxTokenBytes = 1 << 20
 
 	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
 	// [Issuer.Leeway] is 0.
@@ -40,10 +40,10 @@ type Config struct {
 	// ever fetched from a URL the token names.
 	Issuers []Issuer
 
-	// MaxTokenSize is the largest token accepted, in bytes, checked before
-	// any decoding. 0 means [DefaultMaxTokenSize]. Negative values, and
+	// MaxTokenBytes is the largest token accepted, in bytes, checked before
+	// any decoding. 0 means [DefaultMaxTokenBytes]. Negative values, and
 	// values above 1 MiB, are an error: there is no "off" for this limit.
-	MaxTokenSize int
+	MaxTokenBytes int
 
 	// Now is the clock that exp, nbf, iat and MaxAge are judged by.
 	// nil means time.Now.
@@ -218,14 +218,14 @@ func New(cfg Config) (*Validator, error) {
 	if len(cfg.Issuers) == 0 {
 		return nil, errors.New("validator: no issuer configured")
 	}
-	if cfg.MaxTokenSize < 0 {
-		return nil, errors.New("validator: negative MaxTokenSize: the size limit cannot be turned off")
+	if cfg.MaxTokenBytes < 0 {
+		return nil, errors.New("validator: negative MaxTokenBytes: the size limit cannot be turned off")
 	}
-	if cfg.MaxTokenSize == 0 {
-		cfg.MaxTokenSize = DefaultMaxTokenSize
+	if cfg.MaxTokenBytes == 0 {
+		cfg.MaxTokenBytes = DefaultMaxTokenBytes
 	}
-	if cfg.MaxTokenSize > maxMaxTokenSize {
-		return nil, errors.New("validator: MaxTokenSize above 1 MiB")
+	if cfg.MaxTokenBytes > maxMaxTokenBytes {
+		return nil, errors.New("validator: MaxTokenBytes above 1 MiB")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -242,7 +242,7 @@ func New(cfg Config) (*Validator, error) {
 	v := &Validator{
 		issuers: make(map[string]*issuer, len(cfg.Issuers)),
 		now:     cfg.Now,
-		split:   splitter{maxSize: cfg.MaxTokenSize, b64: base64.RawURLEncoding.Strict()},
+		split:   splitter{maxSize: cfg.MaxTokenBytes, b64: base64.RawURLEncoding.Strict()},
 	}
 	for i := range cfg.Issuers {
 		is, err := newIssuer(&cfg.Issuers[i])

@@ -10,7 +10,7 @@
 //
 // # What is checked
 //
-//   - Form: at most [Config.MaxTokenSize] bytes (checked before any
+//   - Form: at most [Config.MaxTokenBytes] bytes (checked before any
 //     decoding), compact serialization with exactly three segments of
 //     unpadded base64url decoded strictly, so no two spellings of a token
 //     decode alike; JSON serialization and encrypted (JWE) tokens are refused.

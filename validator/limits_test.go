@@ -41,12 +41,12 @@ func TestTokenSizeLimits(t *testing.T) {
 	defer as.Close()
 	for _, tc := range []struct {
 		name  string
-		limit int // MaxTokenSize; 0 for the default
+		limit int // MaxTokenBytes; 0 for the default
 		size  int
 		ok    bool
 	}{
-		{"default, at the limit", 0, validator.DefaultMaxTokenSize, true},
-		{"default, one byte past", 0, validator.DefaultMaxTokenSize + 1, false},
+		{"default, at the limit", 0, validator.DefaultMaxTokenBytes, true},
+		{"default, one byte past", 0, validator.DefaultMaxTokenBytes + 1, false},
 		{"4 KiB, at the limit", 4 << 10, 4 << 10, true},
 		{"4 KiB, one byte past", 4 << 10, 4<<10 + 1, false},
 		{"largest limit, at it", 1 << 20, 1 << 20, true},
@@ -54,11 +54,11 @@ func TestTokenSizeLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixtureOn(t, as)
 			v, err := validator.New(validator.Config{
-				Issuers:      []validator.Issuer{{Issuer: as.Issuer(), Audiences: []string{as.Audience()}, Keys: newStaticKeys(publicKey(t, f.key, true))}},
-				MaxTokenSize: tc.limit,
-				Now:          func() time.Time { return t0 },
-				Logger:       slog.New(slog.DiscardHandler),
-				DisableCache: true,
+				Issuers:       []validator.Issuer{{Issuer: as.Issuer(), Audiences: []string{as.Audience()}, Keys: newStaticKeys(publicKey(t, f.key, true))}},
+				MaxTokenBytes: tc.limit,
+				Now:           func() time.Time { return t0 },
+				Logger:        slog.New(slog.DiscardHandler),
+				DisableCache:  true,
 			})
 			if err != nil {
 				t.Fatal(err)

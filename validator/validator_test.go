@@ -57,8 +57,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})}, "RS256 needs Keys"},
 		{"empty allowlist", validator.Config{Issuers: with(func(is *validator.Issuer) { is.Algorithms = []string{} })}, "empty Algorithms"},
 		{"issuer twice", validator.Config{Issuers: []validator.Issuer{good, good}}, "configured twice"},
-		{"negative size limit", validator.Config{Issuers: []validator.Issuer{good}, MaxTokenSize: -1}, "negative MaxTokenSize"},
-		{"huge size limit", validator.Config{Issuers: []validator.Issuer{good}, MaxTokenSize: 1<<20 + 1}, "MaxTokenSize above 1 MiB"},
+		{"negative size limit", validator.Config{Issuers: []validator.Issuer{good}, MaxTokenBytes: -1}, "negative MaxTokenBytes"},
+		{"huge size limit", validator.Config{Issuers: []validator.Issuer{good}, MaxTokenBytes: 1<<20 + 1}, "MaxTokenBytes above 1 MiB"},
 		{"empty required claim", validator.Config{Issuers: with(func(is *validator.Issuer) { is.RequiredClaims = []string{"jti", ""} })}, "empty name in RequiredClaims"},
 	}
 	for _, c := range cases {
