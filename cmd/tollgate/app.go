@@ -104,8 +104,15 @@ func newApp(cfg *config, logger *slog.Logger, obs tollgate.Observer) (a *app, er
 	default:
 		a.v = a.intro
 	}
-	if a.rules, err = newRuleSet(cfg.Rules); err != nil {
+	if a.rules, err = newRuleSet(cfg.Rules, cfg.Paths); err != nil {
 		return nil, err
+	}
+	if cfg.Paths.CaseSensitive || cfg.Paths.TrailingSlash == slashStrict {
+		logger.Info("tollgate: rules consider only the path as sent for letter case or trailing slash: the upstream must route variants elsewhere",
+			"case_sensitive", cfg.Paths.CaseSensitive, "trailing_slash", cfg.Paths.TrailingSlash)
+	}
+	for _, w := range a.rules.warnings() {
+		logger.Warn("tollgate: rules: " + w)
 	}
 	a.identity = newIdentity(&cfg.IdentityHeaders)
 	if cfg.Resource.Identifier != "" {
@@ -221,6 +228,31 @@ func (a *app) close() {
 	for _, s := range a.sets {
 		s.Close()
 	}
+}
+
+// ruleFor returns the rule that lets a request for method and the normalized
+// path np go on to its token check, or nil after counting and logging why it
+// is refused (403 for the caller to write): no rule, a deny rule, or path
+// variants that disagree (see ruleSet.match).
+func (a *app) ruleFor(ctx context.Context, m *metrics, method, np string, attrs ...slog.Attr) *rule {
+	rl, conflict := a.rules.match(method, np)
+	switch {
+	case conflict != nil:
+		m.count(outcomeAmbiguousPath)
+		idx := make([]int, len(conflict))
+		for i, c := range conflict {
+			idx[i] = c.index
+		}
+		a.logger.LogAttrs(ctx, slog.LevelInfo, "tollgate: request refused: variants of its path (letter case, trailing slash) select rules that disagree",
+			append([]slog.Attr{slog.String("method", method), slog.String("path", np), slog.Any("rules", idx)}, attrs...)...)
+		return nil
+	case rl == nil || rl.deny:
+		m.count(outcomeDeniedPath)
+		a.logger.LogAttrs(ctx, slog.LevelInfo, "tollgate: no rule allows the request",
+			append([]slog.Attr{slog.String("method", method), slog.String("path", np)}, attrs...)...)
+		return nil
+	}
+	return rl
 }
 
 // handlers builds each rule's handler: the middleware (with the rule's

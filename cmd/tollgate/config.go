@@ -36,6 +36,9 @@ type config struct {
 	// Rules map requests to the scopes they need; a request no rule matches
 	// is refused.
 	Rules []ruleConfig `yaml:"rules"`
+	// Paths says how the upstream routes paths, and so which variants of a
+	// path the rules must consider.
+	Paths pathsConfig `yaml:"paths"`
 	// IdentityHeaders names the headers that carry the caller's identity to
 	// the upstream.
 	IdentityHeaders identityHeadersConfig `yaml:"identity_headers"`
@@ -105,6 +108,29 @@ type ruleConfig struct {
 	AnyScope  []string `yaml:"any_scope"`
 	Anonymous bool     `yaml:"anonymous"`
 	Deny      bool     `yaml:"deny"`
+}
+
+// pathsConfig says how the upstream routes paths. The zero value assumes
+// the most lenient routing: letter case ignored and a trailing slash
+// optional, so that "/ADMIN/x" and "/orders/5/" are judged by a rule at
+// least as strict as the one of "/admin/x" and "/orders/5" (see ruleSet).
+type pathsConfig struct {
+	// CaseSensitive says that the upstream routes paths that differ only
+	// by letter case to different handlers (or none).
+	CaseSensitive bool `yaml:"case_sensitive"`
+	// TrailingSlash is "optional" (the default: the upstream may route
+	// "/a" and "/a/" alike) or "strict" (it never does).
+	TrailingSlash string `yaml:"trailing_slash"`
+}
+
+func (pc *pathsConfig) validate(fe *fieldErrors, at string) {
+	switch pc.TrailingSlash {
+	case "":
+		pc.TrailingSlash = slashOptional
+	case slashOptional, slashStrict:
+	default:
+		fe.add(at+".trailing_slash", "%q is not one of optional, strict", pc.TrailingSlash)
+	}
 }
 
 // identityHeadersConfig names the identity headers. Strip lists further
@@ -249,6 +275,7 @@ func (c *config) validate(need int, lookup func(string) (string, bool)) error {
 	for i := range c.Rules {
 		c.Rules[i].validate(&fe, fmt.Sprintf("rules[%d]", i))
 	}
+	c.Paths.validate(&fe, "paths")
 	c.IdentityHeaders.validate(&fe, "identity_headers")
 	if need&needProxy != 0 {
 		c.Proxy.validate(&fe, "proxy")

@@ -48,6 +48,8 @@ func TestConfigDefaults(t *testing.T) {
 		{"proxy.transport.response_header_timeout", c.Proxy.Transport.ResponseHeaderTimeout.D(), defaultResponseHeaderTimeout},
 		{"identity_headers.subject", c.IdentityHeaders.Subject, defaultSubjectHeader},
 		{"identity_headers.client_id", c.IdentityHeaders.ClientID, defaultClientIDHeader},
+		{"paths.case_sensitive", c.Paths.CaseSensitive, false},
+		{"paths.trailing_slash", c.Paths.TrailingSlash, slashOptional},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
@@ -104,6 +106,8 @@ func TestConfigErrors(t *testing.T) {
 		{"negative read header timeout", minimalYAML + "server:\n  read_header_timeout: -1s\n", needServer,
 			[]string{"server.read_header_timeout: must not be negative"}},
 		{"bad log level", minimalYAML + "log:\n  level: loud\n", needProxy, []string{"log.level:"}},
+		{"bad trailing_slash", minimalYAML + "paths:\n  trailing_slash: sometimes\n", needProxy,
+			[]string{`paths.trailing_slash: "sometimes" is not one of optional, strict`}},
 		{"resource over http", minimalYAML + "resource:\n  identifier: http://api.example.com\n", needProxy,
 			[]string{"resource.identifier:", "https"}},
 		{"unset variable", replace("http://127.0.0.1:9000", "${UPSTREAM}"), needProxy,

@@ -75,12 +75,9 @@ func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.allow(w, r)
 		return
 	}
-	rl := f.a.rules.match(method, np)
-	if rl == nil || rl.deny {
-		f.m.count(outcomeDeniedPath)
-		f.logger.LogAttrs(r.Context(), slog.LevelInfo, "tollgate: no rule allows the request",
-			slog.String("method", method), slog.String("path", np),
-			slog.String("host", r.Header.Get(hdrForwardedHost)), slog.String("proto", r.Header.Get(hdrForwardedProto)))
+	rl := f.a.ruleFor(r.Context(), f.m, method, np,
+		slog.String("host", r.Header.Get(hdrForwardedHost)), slog.String("proto", r.Header.Get(hdrForwardedProto)))
+	if rl == nil {
 		plainError(w, http.StatusForbidden)
 		return
 	}

@@ -107,6 +107,7 @@ func TestForwardAuth(t *testing.T) {
 				{"dot segments", "GET", "/public/../orders", bearer(read), 403, "", nil},
 				{"encoded slash", "GET", "/public%2F..%2Forders", bearer(read), 403, "", nil},
 				{"double slash twin", "GET", "//orders", bearer(read), 200, "", map[string]string{"X-Auth-Subject": "alice"}},
+				{"case variant of a deny path", "GET", "/public/SECRET/x", nil, 403, "", nil},
 				{"forged underscore variant", "GET", "/orders", func() http.Header {
 					h := bearer(read)
 					h["X_Auth_Subject"] = []string{"mallory"}
@@ -171,6 +172,55 @@ func TestForwardAuth(t *testing.T) {
 				}
 			})
 			assertNoToken(t, s.logs.String(), read)
+		})
+	}
+}
+
+// TestForwardAuthPathVariants: forward-auth judges letter-case and
+// trailing-slash variants as the proxy does (nginx forwards the raw
+// $request_uri, so the variant arrives as the client wrote it).
+func TestForwardAuthPathVariants(t *testing.T) {
+	as := newAS(t)
+	read := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	admin := as.JWT(oauthtest.TokenOptions{Scopes: []string{"admin"}})
+	reports := as.JWT(oauthtest.TokenOptions{Scopes: []string{"reports:read", "reports:export"}})
+	for _, mode := range []struct {
+		name, paths string
+		cases       []struct {
+			method, target, token string
+			status                int
+		}
+	}{
+		{"lenient", "", []struct {
+			method, target, token string
+			status                int
+		}{
+			{"GET", "/ADMIN/users", read, 403},
+			{"GET", "/ADMIN/users", admin, 200},
+			{"GET", "/%41dmin/users", read, 403}, // %41 is A
+			{"DELETE", "/orders/5/", read, 403},
+			{"DELETE", "/orders/5/?x=1", admin, 200},
+			{"GET", "/reports/1", reports, 403},
+			{"GET", "/elsewhere", read, 200},
+		}},
+		{"case_sensitive and strict", "paths:\n  case_sensitive: true\n  trailing_slash: strict\n", []struct {
+			method, target, token string
+			status                int
+		}{
+			{"GET", "/ADMIN/users", read, 200},
+			{"DELETE", "/orders/5/", read, 200},
+			{"GET", "/reports/1", reports, 200},
+			{"GET", "/admin/users", read, 403},
+		}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, "forward-auth", withRules(t, forwardAuthYAML(as.Issuer(), modeNginx, mode.paths), variantRulesYAML))
+			for _, tc := range mode.cases {
+				m, target, h := nginxShape(tc.method, tc.target, bearer(tc.token))
+				if res, _ := s.do(t, m, target, h); res.StatusCode != tc.status {
+					t.Errorf("%s %s: status %d, want %d", tc.method, tc.target, res.StatusCode, tc.status)
+				}
+			}
 		})
 	}
 }

@@ -94,11 +94,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.a.metadata.ServeHTTP(w, r2)
 		return
 	}
-	rl := p.a.rules.match(r.Method, np)
-	if rl == nil || rl.deny {
-		p.m.count(outcomeDeniedPath)
-		p.logger.LogAttrs(r.Context(), slog.LevelInfo, "tollgate: no rule allows the request",
-			slog.String("method", r.Method), slog.String("path", np))
+	rl := p.a.ruleFor(r.Context(), p.m, r.Method, np)
+	if rl == nil {
 		plainError(w, http.StatusForbidden)
 		return
 	}
