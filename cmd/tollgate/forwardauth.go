@@ -61,6 +61,16 @@ func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusForbidden)
 		return
 	}
+	if name, found := f.a.overrides.in(r.Header, false); found {
+		// The proxy passes the client's headers on to the upstream, which
+		// would run another method or serve another path than the one
+		// judged here: refuse, as nothing here can remove them.
+		f.m.count(outcomeOverrideHeader)
+		f.logger.LogAttrs(r.Context(), slog.LevelWarn, "tollgate: request refused: it carries a header that overrides its method or path",
+			slog.String("header", name), slog.String("method", method))
+		plainError(w, http.StatusForbidden)
+		return
+	}
 	np, err := normalizePath(target)
 	if err != nil {
 		// 403, not 400: nginx turns any status but 2xx, 401 and 403 into 500.

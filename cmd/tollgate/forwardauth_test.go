@@ -70,6 +70,7 @@ func TestForwardAuth(t *testing.T) {
 	read := as.JWT(oauthtest.TokenOptions{Subject: "alice", ClientID: "app-1", Scopes: []string{"orders:read"}})
 	noClient := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}, Claims: map[string]any{"client_id": nil}})
 	expired := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}, Lifetime: -time.Hour})
+	write := as.JWT(oauthtest.TokenOptions{Subject: "bob", Scopes: []string{"orders:write"}})
 
 	for _, mode := range []struct {
 		name  string
@@ -113,6 +114,18 @@ func TestForwardAuth(t *testing.T) {
 					h["X_Auth_Subject"] = []string{"mallory"}
 					return h
 				}(), 403, "", nil},
+				{"method override header", "POST", "/orders", func() http.Header {
+					h := bearer(write)
+					h["X-Http-Method-Override"] = []string{"DELETE"}
+					return h
+				}(), 403, "", nil},
+				{"method override twin", "POST", "/orders", bearer(write), 200, "", map[string]string{"X-Auth-Subject": "bob"}},
+				{"path override header, underscores", "GET", "/orders", func() http.Header {
+					h := bearer(read)
+					h["X_Original_URL"] = []string{"/admin"}
+					return h
+				}(), 403, "", nil},
+				{"anonymous request with an override header", "GET", "/public/x", http.Header{"X-Forwarded-Prefix": {"/admin"}}, 403, "", nil},
 				{"forged exact name is overwritten", "GET", "/orders", func() http.Header {
 					h := bearer(read)
 					h["X-Auth-Subject"] = []string{"mallory"}

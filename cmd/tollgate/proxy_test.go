@@ -190,6 +190,73 @@ identity_headers:
 	})
 }
 
+// TestProxyOverrideHeaders: the headers with which an upstream would run
+// another method or serve another path than the one the rules judged never
+// reach it, however spelt; other headers do; override_headers replaces the
+// list.
+func TestProxyOverrideHeaders(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	write := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:write"}})
+	overrides := http.Header{
+		"X-Http-Method-Override": {"DELETE"},
+		"x_http_method_override": {"DELETE"},
+		"X-Http-Method":          {"DELETE"},
+		"X-METHOD-OVERRIDE":      {"DELETE"},
+		"X-Original-Url":         {"/admin"},
+		"X-Rewrite-Url":          {"/admin"},
+		"X_Forwarded_Prefix":     {"/admin"},
+		"X-Forwarded-Prefix":     {"/admin"},
+	}
+	send := func(t *testing.T, s *server) *http.Request {
+		h := bearer(write)
+		for k, v := range overrides {
+			h[k] = v
+		}
+		h["X-Request-Id"] = []string{"r-1"}
+		res, _ := s.rawRequest(t, "POST", "/orders", h)
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		return up.received(t)
+	}
+	// reached lists the override headers the upstream received, each
+	// spelling apart (net/http canonicalizes X_Forwarded_Prefix as
+	// X_forwarded_prefix, not as X-Forwarded-Prefix).
+	defaults := newHeaderSet(defaultOverrideHeaders)
+	reached := func(got *http.Request) []string {
+		var names []string
+		for name := range got.Header {
+			if defaults.has(name) {
+				names = append(names, name)
+			}
+		}
+		return names
+	}
+
+	t.Run("default list", func(t *testing.T) {
+		got := send(t, startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, "")))
+		if names := reached(got); len(names) > 0 {
+			t.Errorf("override headers reached the upstream: %q", names)
+		}
+		if got.Method != "POST" || got.Header.Get("X-Request-Id") != "r-1" {
+			t.Errorf("twin: %s with X-Request-Id %q, want POST with r-1", got.Method, got.Header.Get("X-Request-Id"))
+		}
+	})
+	t.Run("list replaced", func(t *testing.T) {
+		got := send(t, startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, "override_headers: [X-Forwarded-Prefix, X-Request-Id]\n")))
+		if names := reached(got); len(names) != 6 || got.Header.Get("X-Request-Id") != "" {
+			t.Errorf("reached the upstream: %q, X-Request-Id %q; want the 6 others, not X-Request-Id", names, got.Header.Get("X-Request-Id"))
+		}
+	})
+	t.Run("empty list", func(t *testing.T) {
+		got := send(t, startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, "override_headers: []\n")))
+		if names := reached(got); len(names) != len(overrides) {
+			t.Errorf("reached the upstream: %q, want all %d", names, len(overrides))
+		}
+	})
+}
+
 // TestProxyPassToken checks pass_token: true.
 func TestProxyPassToken(t *testing.T) {
 	as := newAS(t)
