@@ -80,8 +80,11 @@ func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusForbidden)
 		return
 	}
-	if f.a.isMetadataPath(np) {
-		// The metadata document is public: let the proxy serve it.
+	if f.a.isMetadataPath(np) && (method == http.MethodGet || method == http.MethodHead) {
+		// The metadata document is public: let the proxy serve it. Only
+		// GET and HEAD: a proxy that does not route this path to tollgate
+		// (Traefik's example) would hand a POST to the upstream, which may
+		// do anything with it; other methods go through the rules.
 		f.allow(w, r)
 		return
 	}

@@ -100,6 +100,9 @@ func TestForwardAuth(t *testing.T) {
 				}},
 				{"anonymous", "GET", "/public/x", nil, 200, "", map[string]string{"X-Auth-Subject": "", "X-Auth-Scopes": ""}},
 				{"metadata path is public", "GET", "/.well-known/oauth-protected-resource", nil, 200, "", nil},
+				{"metadata path is public to HEAD", "HEAD", "/.well-known/oauth-protected-resource", nil, 200, "", nil},
+				{"metadata path, other methods go through the rules", "POST", "/.well-known/oauth-protected-resource", nil, 403, "", nil},
+				{"metadata path, DELETE", "DELETE", "/.well-known/oauth-protected-resource", bearer(read), 403, "", nil},
 				{"no token", "GET", "/orders", nil, 401, wantChallengeNoTok, nil},
 				{"expired", "GET", "/orders", bearer(expired), 401,
 					`Bearer realm="orders", error="invalid_token", error_description="the access token expired", resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource"`, nil},
@@ -215,6 +218,11 @@ func TestForwardAuthPathVariants(t *testing.T) {
 			{"DELETE", "/orders/5/?x=1", admin, 200},
 			{"GET", "/reports/1", reports, 403},
 			{"GET", "/elsewhere", read, 200},
+			// The metadata path: GET needs no token, POST needs what the
+			// catch-all needs.
+			{"GET", "/.well-known/oauth-protected-resource", "", 200},
+			{"POST", "/.well-known/oauth-protected-resource", "", 401},
+			{"POST", "/.well-known/oauth-protected-resource", read, 200},
 		}},
 		{"case_sensitive and strict", "paths:\n  case_sensitive: true\n  trailing_slash: strict\n", []struct {
 			method, target, token string
@@ -229,7 +237,11 @@ func TestForwardAuthPathVariants(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			s := startServer(t, "forward-auth", withRules(t, forwardAuthYAML(as.Issuer(), modeNginx, mode.paths), variantRulesYAML))
 			for _, tc := range mode.cases {
-				m, target, h := nginxShape(tc.method, tc.target, bearer(tc.token))
+				var auth http.Header
+				if tc.token != "" {
+					auth = bearer(tc.token)
+				}
+				m, target, h := nginxShape(tc.method, tc.target, auth)
 				if res, _ := s.do(t, m, target, h); res.StatusCode != tc.status {
 					t.Errorf("%s %s: status %d, want %d", tc.method, tc.target, res.StatusCode, tc.status)
 				}
