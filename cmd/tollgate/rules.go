@@ -488,7 +488,9 @@ func isASCII(s string) bool {
 }
 
 // foldPattern applies fold to the literal parts of a pattern's path,
-// leaving its method and wildcard names alone.
+// leaving its method and wildcard names alone. ServeMux unescapes pattern
+// segments ("/%41dmin" is "/Admin"), so each segment is folded unescaped,
+// and escaped again only if folding changed it.
 func foldPattern(s string, fold func(string) string) string {
 	method, path := splitPattern(s)
 	var b strings.Builder
@@ -496,10 +498,27 @@ func foldPattern(s string, fold func(string) string) string {
 		b.WriteString(method)
 		b.WriteByte(' ')
 	}
+	literal := func(lit string) {
+		for i, seg := range strings.Split(lit, "/") {
+			if i > 0 {
+				b.WriteByte('/')
+			}
+			u, err := url.PathUnescape(seg)
+			if err != nil {
+				b.WriteString(seg) // invalid; ServeMux says why
+				continue
+			}
+			if f := fold(u); f != u {
+				b.WriteString(url.PathEscape(f))
+			} else {
+				b.WriteString(seg)
+			}
+		}
+	}
 	for path != "" {
 		i := strings.IndexByte(path, '{')
 		if i < 0 {
-			b.WriteString(fold(path))
+			literal(path)
 			break
 		}
 		j := strings.IndexByte(path[i:], '}')
@@ -507,7 +526,7 @@ func foldPattern(s string, fold func(string) string) string {
 			b.WriteString(path) // invalid; ServeMux says why
 			break
 		}
-		b.WriteString(fold(path[:i]))
+		literal(path[:i])
 		b.WriteString(path[i : i+j+1])
 		path = path[i+j+1:]
 	}
@@ -570,9 +589,9 @@ func writtenFor(r *rule, path string) bool {
 	return sample == path
 }
 
-// samplePath returns a method and a path that pattern matches: "{}" for
-// each wildcard (no literal segment can be "{}"), nothing for {$}, and GET
-// for a pattern without a method.
+// samplePath returns a method and a decoded path that pattern matches:
+// "{}" for each wildcard (no literal segment can be "{}"), nothing for {$},
+// and GET for a pattern without a method.
 func samplePath(pattern string) (string, string) {
 	method, path := splitPattern(pattern)
 	if method == "" {
@@ -585,6 +604,10 @@ func samplePath(pattern string) (string, string) {
 			segs[i] = ""
 		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
 			segs[i] = "{}"
+		default:
+			if u, err := url.PathUnescape(s); err == nil {
+				segs[i] = u // ServeMux unescapes pattern segments
+			}
 		}
 	}
 	return method, strings.Join(segs, "/")

@@ -383,8 +383,36 @@ func TestFoldPath(t *testing.T) {
 	if got := foldPath("/orders/42/"); got != "/orders/42/" {
 		t.Errorf("foldPath changed a folded path: %q", got)
 	}
-	if got := foldPattern("GET /Orders/{ID}/Items/{Rest...}", foldPath); got != "GET /orders/{ID}/items/{Rest...}" {
-		t.Errorf("foldPattern = %q", got)
+	for _, tc := range []struct{ in, want string }{
+		{"GET /Orders/{ID}/Items/{Rest...}", "GET /orders/{ID}/items/{Rest...}"},
+		{"/orders/{id}/{$}", "/orders/{id}/{$}"},
+		// ServeMux unescapes pattern segments: an escaped capital is a
+		// capital, and escapes that folding leaves alone stay as written.
+		{"/%41dmin/", "/admin/"},
+		{"/a%2Cb/%7Bx%7D/", "/a%2Cb/%7Bx%7D/"},
+		{"/CAF%C3%89/", "/caf%C3%A9/"},
+	} {
+		if got := foldPattern(tc.in, foldPath); got != tc.want {
+			t.Errorf("foldPattern(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestRuleSetEscapedPattern: a pattern that spells a letter escaped
+// ("/%41dmin/" is "/Admin/" to ServeMux) is folded as that letter.
+func TestRuleSetEscapedPattern(t *testing.T) {
+	rs, err := newRuleSet([]ruleConfig{{Match: "/"}, {Match: "/%41dmin/", Scopes: []string{"admin"}}}, pathsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/admin/x", "/ADMIN/x", "/Admin/x"} {
+		if r, _ := rs.match("GET", p); r == nil || r.index != 1 {
+			t.Errorf("GET %s: rule %v, want rules[1]", p, r)
+		}
+	}
+	// Twin: another path stays under the catch-all.
+	if r, _ := rs.match("GET", "/other"); r == nil || r.index != 0 {
+		t.Errorf("GET /other: rule %v, want rules[0]", r)
 	}
 }
 
