@@ -32,10 +32,11 @@ type app struct {
 	// v is the validator the transports use.
 	v tollgate.Validator
 
-	rules    *ruleSet
-	identity *identity
-	metadata *middleware.MetadataHandler // nil without resource.identifier
-	mdPaths  []string                    // metadata.Paths()
+	rules     *ruleSet
+	identity  *identity
+	overrides headerSet                   // override_headers
+	metadata  *middleware.MetadataHandler // nil without resource.identifier
+	mdPaths   []string                    // metadata.Paths()
 }
 
 // isMetadataPath reports whether the normalized path p is where the RFC 9728
@@ -104,10 +105,18 @@ func newApp(cfg *config, logger *slog.Logger, obs tollgate.Observer) (a *app, er
 	default:
 		a.v = a.intro
 	}
-	if a.rules, err = newRuleSet(cfg.Rules); err != nil {
+	if a.rules, err = newRuleSet(cfg.Rules, cfg.Paths); err != nil {
 		return nil, err
 	}
+	if cfg.Paths.CaseSensitive || cfg.Paths.TrailingSlash == slashStrict {
+		logger.Info("tollgate: rules consider only the path as sent for letter case or trailing slash: the upstream must route variants elsewhere",
+			"case_sensitive", cfg.Paths.CaseSensitive, "trailing_slash", cfg.Paths.TrailingSlash)
+	}
+	for _, w := range a.rules.warnings() {
+		logger.Warn("tollgate: rules: " + w)
+	}
 	a.identity = newIdentity(&cfg.IdentityHeaders)
+	a.overrides = newHeaderSet(cfg.OverrideHeaders)
 	if cfg.Resource.Identifier != "" {
 		md := middleware.ResourceMetadata{
 			Resource:              cfg.Resource.Identifier,
@@ -223,6 +232,31 @@ func (a *app) close() {
 	}
 }
 
+// ruleFor returns the rule that lets a request for method and the normalized
+// path np go on to its token check, or nil after counting and logging why it
+// is refused (403 for the caller to write): no rule, a deny rule, or path
+// variants that disagree (see ruleSet.match).
+func (a *app) ruleFor(ctx context.Context, m *metrics, method, np string, attrs ...slog.Attr) *rule {
+	rl, conflict := a.rules.match(method, np)
+	switch {
+	case conflict != nil:
+		m.count(outcomeAmbiguousPath)
+		idx := make([]int, len(conflict))
+		for i, c := range conflict {
+			idx[i] = c.index
+		}
+		a.logger.LogAttrs(ctx, slog.LevelInfo, "tollgate: request refused: variants of its path (letter case, trailing slash) select rules that disagree",
+			append([]slog.Attr{slog.String("method", method), slog.String("path", np), slog.Any("rules", idx)}, attrs...)...)
+		return nil
+	case rl == nil || rl.deny:
+		m.count(outcomeDeniedPath)
+		a.logger.LogAttrs(ctx, slog.LevelInfo, "tollgate: no rule allows the request",
+			append([]slog.Attr{slog.String("method", method), slog.String("path", np)}, attrs...)...)
+		return nil
+	}
+	return rl
+}
+
 // handlers builds each rule's handler: the middleware (with the rule's
 // scope check) in front of final. Deny rules get none.
 func (a *app) handlers(final http.Handler) error {
@@ -264,53 +298,74 @@ func (a *app) check(r *rule) func(*http.Request, *tollgate.Principal) error {
 	}
 }
 
+// headerSet is a set of header names in their headerKey form, matched in
+// any case and with '_' for '-': WSGI, Rack, PHP and others merge
+// X_Auth_Subject into the same variable as X-Auth-Subject.
+type headerSet []string
+
+func newHeaderSet(names []string) headerSet {
+	s := make(headerSet, len(names))
+	for i, n := range names {
+		s[i] = headerKey(n)
+	}
+	return s
+}
+
+// stripFrom removes from h every header of the set, however spelt.
+func (s headerSet) stripFrom(h http.Header) {
+	for name := range h {
+		if s.has(name) {
+			delete(h, name)
+		}
+	}
+}
+
+// in returns the name of a header of h that is in the set, however spelt;
+// with underscoresOnly, only spellings with '_'.
+func (s headerSet) in(h http.Header, underscoresOnly bool) (string, bool) {
+	for name := range h {
+		if underscoresOnly && strings.IndexByte(name, '_') < 0 {
+			continue
+		}
+		if s.has(name) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+func (s headerSet) has(name string) bool {
+	for _, k := range s {
+		if sameHeader(name, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // identity sets the identity headers on what goes upstream and strips any
 // copy a client sent.
 type identity struct {
 	subject, clientID, scopes, issuer string
-	// strip holds the headerKey form of every header a client may not send.
-	strip []string
+	// strip holds every header a client may not send.
+	strip headerSet
 }
 
 func newIdentity(c *identityHeadersConfig) *identity {
-	id := &identity{subject: c.Subject, clientID: c.ClientID, scopes: c.Scopes, issuer: c.Issuer}
-	for _, h := range append([]string{c.Subject, c.ClientID, c.Scopes, c.Issuer}, c.Strip...) {
-		id.strip = append(id.strip, headerKey(h))
+	return &identity{
+		subject: c.Subject, clientID: c.ClientID, scopes: c.Scopes, issuer: c.Issuer,
+		strip: newHeaderSet(append([]string{c.Subject, c.ClientID, c.Scopes, c.Issuer}, c.Strip...)),
 	}
-	return id
 }
 
-// stripFrom removes from h every header that names an identity header,
-// in any case and with '_' for '-': WSGI, Rack and others merge X_Auth_Subject
-// into the same variable as X-Auth-Subject.
-func (id *identity) stripFrom(h http.Header) {
-	for name := range h {
-		for _, k := range id.strip {
-			if sameHeader(name, k) {
-				delete(h, name)
-				break
-			}
-		}
-	}
-}
+// stripFrom removes from h every identity header, however spelt.
+func (id *identity) stripFrom(h http.Header) { id.strip.stripFrom(h) }
 
 // forged reports whether h carries an identity header spelt with '_' for
 // '-' (X_Auth_Subject). A front proxy overwrites the configured spelling
 // with what forward-auth answers, but passes such a variant on, and WSGI,
 // Rack or PHP would read it as the identity header.
-func (id *identity) forged(h http.Header) (string, bool) {
-	for name := range h {
-		if strings.IndexByte(name, '_') < 0 {
-			continue
-		}
-		for _, k := range id.strip {
-			if sameHeader(name, k) {
-				return name, true
-			}
-		}
-	}
-	return "", false
-}
+func (id *identity) forged(h http.Header) (string, bool) { return id.strip.in(h, true) }
 
 // sameHeader reports whether name equals key (a headerKey form) ignoring
 // case and counting '_' as '-', without allocating.

@@ -105,40 +105,63 @@ func BenchmarkProxyOverhead(b *testing.B) {
 // BenchmarkDecide measures the in-process decision of the proxy, without
 // sockets: normalization, rule, middleware with a cached token, scope check
 // and the rewrite of the upstream request, against a recording upstream.
+// jwt: issuers only; hybrid/jwt and hybrid/opaque: issuers and
+// introspection (tollgate.NewHybrid routes each token), with a JWT of the
+// issuer and an opaque token, both cached.
+//
+//	go test -run '^$' -bench Decide -benchmem -count 6 ./cmd/tollgate
 func BenchmarkDecide(b *testing.B) {
 	as := newAS(b)
-	path := writeConfig(b, proxyYAML(as.Issuer(), "http://127.0.0.1:1", ""))
-	cfg, err := loadConfig(path, needServer|needProxy, func(string) (string, bool) { return "", false })
-	if err != nil {
-		b.Fatal(err)
+	lookup := func(k string) (string, bool) {
+		if k == "TOLLGATE_TEST_INTROSPECTION_SECRET" {
+			return oauthtest.DefaultClientSecret, true
+		}
+		return "", false
 	}
-	m := newMetrics(func() bool { return true })
-	a, err := newApp(cfg, newLogger(logConfig{Level: "warn"}, io.Discard), m.observer())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.close()
-	p, err := newProxy(a, m)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.close()
-	p.rp.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		return &http.Response{StatusCode: 200, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
-	})
-	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}})
-	req := httptest.NewRequest(http.MethodGet, "/orders", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	w := httptest.NewRecorder()
-	p.ServeHTTP(w, req)
-	if w.Code != 200 {
-		b.Fatalf("status %d", w.Code)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		p.ServeHTTP(w, req)
+	jwt := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}})
+	opaque := as.Opaque(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}})
+	jwtOnly := proxyYAML(as.Issuer(), "http://127.0.0.1:1", "")
+	hybrid := introspectionYAML(as, "http://127.0.0.1:1", "  client_secret: {env: TOLLGATE_TEST_INTROSPECTION_SECRET}", true)
+	for _, bc := range []struct {
+		name, yaml, token string
+	}{
+		{"jwt", jwtOnly, jwt},
+		{"hybrid/jwt", hybrid, jwt},
+		{"hybrid/opaque", hybrid, opaque},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg, err := loadConfig(writeConfig(b, bc.yaml), needServer|needProxy, lookup)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := newMetrics(func() bool { return true })
+			a, err := newApp(cfg, newLogger(logConfig{Level: "warn"}, io.Discard), m.observer())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer a.close()
+			p, err := newProxy(a, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.close()
+			p.rp.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: 200, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+			})
+			req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+			req.Header.Set("Authorization", "Bearer "+bc.token)
+			w := httptest.NewRecorder()
+			p.ServeHTTP(w, req) // warm: keys, the cached answer
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				p.ServeHTTP(w, req)
+			}
+		})
 	}
 }
 

@@ -124,7 +124,12 @@ func decideRequest(out *report, a *app, method, path, token string) bool {
 	f.mode, f.prefix = modeEnvoy, "" // the check request is the original request
 	if np, err := normalizePath(path); err != nil {
 		out.line("path", err.Error())
-	} else if rl := a.rules.match(method, np); rl == nil {
+	} else if rl, conflict := a.rules.match(method, np); conflict != nil {
+		for _, c := range conflict {
+			out.line("rule", fmt.Sprintf("rules[%d] %q%s", c.index, c.pattern, ruleNeeds(c)))
+		}
+		out.line("rule", "refused: variants of the path (letter case, trailing slash) select these rules, and none is at least as strict as the others")
+	} else if rl == nil {
 		out.line("rule", "none matches: refused")
 	} else {
 		out.line("rule", fmt.Sprintf("rules[%d] %q%s", rl.index, rl.pattern, ruleNeeds(rl)))

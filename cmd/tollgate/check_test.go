@@ -95,6 +95,13 @@ func TestCheck(t *testing.T) {
 			errIs:  errRejected,
 			output: []string{"rule       none matches: refused", "answer     403 Forbidden"},
 		},
+		{
+			name:   "case variant judged by the deny rule",
+			token:  as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}}),
+			args:   []string{"-path", "/public/SECRET/x"},
+			errIs:  errRejected,
+			output: []string{`rule       rules[4] "/public/secret/": deny`, "answer     403 Forbidden"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := runCheck(t, yaml, tc.token, tc.args...)
@@ -110,6 +117,23 @@ func TestCheck(t *testing.T) {
 				t.Logf("output:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestCheckAmbiguousPath: check names the rules whose disagreement refuses
+// a request, and its twin with paths.trailing_slash: strict is allowed.
+func TestCheckAmbiguousPath(t *testing.T) {
+	as := newAS(t)
+	token := as.JWT(oauthtest.TokenOptions{Scopes: []string{"reports:read", "reports:export"}})
+	yaml := withRules(t, proxyYAML(as.Issuer(), "http://127.0.0.1:1", ""), variantRulesYAML)
+	out, err := runCheck(t, yaml, token, "-path", "/reports/1")
+	if !errors.Is(err, errRejected) || !strings.Contains(out, `rules[5] "GET /reports/{id}/": needs all of reports:export`) ||
+		!strings.Contains(out, "refused: variants of the path") || !strings.Contains(out, "answer     403 Forbidden") {
+		t.Errorf("error %v, output:\n%s", err, out)
+	}
+	out, err = runCheck(t, yaml+"paths: {trailing_slash: strict}\n", token, "-path", "/reports/1")
+	if err != nil || !strings.Contains(out, "answer     200 OK") {
+		t.Errorf("trailing_slash strict: error %v, output:\n%s", err, out)
 	}
 }
 

@@ -36,9 +36,17 @@ type config struct {
 	// Rules map requests to the scopes they need; a request no rule matches
 	// is refused.
 	Rules []ruleConfig `yaml:"rules"`
+	// Paths says how the upstream routes paths, and so which variants of a
+	// path the rules must consider.
+	Paths pathsConfig `yaml:"paths"`
 	// IdentityHeaders names the headers that carry the caller's identity to
 	// the upstream.
 	IdentityHeaders identityHeadersConfig `yaml:"identity_headers"`
+	// OverrideHeaders are request headers that make an upstream run another
+	// method or serve another path than the one the rules judged: the proxy
+	// removes them, forward-auth refuses requests that carry them. Absent:
+	// defaultOverrideHeaders; an empty list: none.
+	OverrideHeaders []string `yaml:"override_headers"`
 	// Proxy configures `tollgate proxy`.
 	Proxy proxyConfig `yaml:"proxy"`
 	// ForwardAuth configures `tollgate forward-auth`.
@@ -105,6 +113,29 @@ type ruleConfig struct {
 	AnyScope  []string `yaml:"any_scope"`
 	Anonymous bool     `yaml:"anonymous"`
 	Deny      bool     `yaml:"deny"`
+}
+
+// pathsConfig says how the upstream routes paths. The zero value assumes
+// the most lenient routing: letter case ignored and a trailing slash
+// optional, so that "/ADMIN/x" and "/orders/5/" are judged by a rule at
+// least as strict as the one of "/admin/x" and "/orders/5" (see ruleSet).
+type pathsConfig struct {
+	// CaseSensitive says that the upstream routes paths that differ only
+	// by letter case to different handlers (or none).
+	CaseSensitive bool `yaml:"case_sensitive"`
+	// TrailingSlash is "optional" (the default: the upstream may route
+	// "/a" and "/a/" alike) or "strict" (it never does).
+	TrailingSlash string `yaml:"trailing_slash"`
+}
+
+func (pc *pathsConfig) validate(fe *fieldErrors, at string) {
+	switch pc.TrailingSlash {
+	case "":
+		pc.TrailingSlash = slashOptional
+	case slashOptional, slashStrict:
+	default:
+		fe.add(at+".trailing_slash", "%q is not one of optional, strict", pc.TrailingSlash)
+	}
 }
 
 // identityHeadersConfig names the identity headers. Strip lists further
@@ -192,6 +223,16 @@ const (
 	defaultIssuerHeader   = "X-Auth-Issuer"
 )
 
+// defaultOverrideHeaders are the headers that frameworks read as the
+// request's real method (Rails' Rack::MethodOverride, Express's
+// method-override, Symfony, ASP.NET's HttpMethodOverride) or real path
+// (Symfony and IIS's X-Original-URL and X-Rewrite-URL, CVE-2018-14773;
+// X-Forwarded-Prefix, the path base of Spring, ASP.NET Core and others).
+var defaultOverrideHeaders = []string{
+	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	"X-Original-URL", "X-Rewrite-URL", "X-Forwarded-Prefix",
+}
+
 // The forward-auth modes.
 const (
 	modeNginx   = "nginx"
@@ -249,7 +290,9 @@ func (c *config) validate(need int, lookup func(string) (string, bool)) error {
 	for i := range c.Rules {
 		c.Rules[i].validate(&fe, fmt.Sprintf("rules[%d]", i))
 	}
+	c.Paths.validate(&fe, "paths")
 	c.IdentityHeaders.validate(&fe, "identity_headers")
+	c.validateOverrideHeaders(&fe)
 	if need&needProxy != 0 {
 		c.Proxy.validate(&fe, "proxy")
 	}
@@ -401,6 +444,29 @@ func (ih *identityHeadersConfig) validate(fe *fieldErrors, at string) {
 	}
 	for i, s := range ih.Strip {
 		check(fmt.Sprintf("%s.strip[%d]", at, i), s)
+	}
+}
+
+// forwardAuthHeaders describe the original request to forward-auth: they
+// cannot be override headers.
+var forwardAuthHeaders = []string{hdrOriginalURI, hdrOriginalMethod, hdrForwardedURI, hdrForwardedMethod}
+
+func (c *config) validateOverrideHeaders(fe *fieldErrors) {
+	if c.OverrideHeaders == nil {
+		c.OverrideHeaders = slices.Clone(defaultOverrideHeaders)
+		return
+	}
+	for i, name := range c.OverrideHeaders {
+		field := fmt.Sprintf("override_headers[%d]", i)
+		key := headerKey(name)
+		switch {
+		case !validHeaderName(name):
+			fe.add(field, "%q is not a valid header name", name)
+		case slices.Contains(reservedHeaders, key):
+			fe.add(field, "%q is reserved by HTTP or the proxy", name)
+		case slices.ContainsFunc(forwardAuthHeaders, func(h string) bool { return headerKey(h) == key }):
+			fe.add(field, "%q describes the original request to forward-auth", name)
+		}
 	}
 }
 

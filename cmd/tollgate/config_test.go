@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,8 @@ func TestConfigDefaults(t *testing.T) {
 		{"proxy.transport.response_header_timeout", c.Proxy.Transport.ResponseHeaderTimeout.D(), defaultResponseHeaderTimeout},
 		{"identity_headers.subject", c.IdentityHeaders.Subject, defaultSubjectHeader},
 		{"identity_headers.client_id", c.IdentityHeaders.ClientID, defaultClientIDHeader},
+		{"paths.case_sensitive", c.Paths.CaseSensitive, false},
+		{"paths.trailing_slash", c.Paths.TrailingSlash, slashOptional},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
@@ -104,6 +107,11 @@ func TestConfigErrors(t *testing.T) {
 		{"negative read header timeout", minimalYAML + "server:\n  read_header_timeout: -1s\n", needServer,
 			[]string{"server.read_header_timeout: must not be negative"}},
 		{"bad log level", minimalYAML + "log:\n  level: loud\n", needProxy, []string{"log.level:"}},
+		{"bad override header", minimalYAML + "override_headers: [X-HTTP-Method-Override, \"X Bad\", Host, X-Original-URI]\n", needProxy,
+			[]string{`override_headers[1]: "X Bad" is not a valid header name`, `override_headers[2]: "Host" is reserved`,
+				`override_headers[3]: "X-Original-URI" describes the original request to forward-auth`}},
+		{"bad trailing_slash", minimalYAML + "paths:\n  trailing_slash: sometimes\n", needProxy,
+			[]string{`paths.trailing_slash: "sometimes" is not one of optional, strict`}},
 		{"resource over http", minimalYAML + "resource:\n  identifier: http://api.example.com\n", needProxy,
 			[]string{"resource.identifier:", "https"}},
 		{"unset variable", replace("http://127.0.0.1:9000", "${UPSTREAM}"), needProxy,
@@ -133,6 +141,29 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := loadString(t, minimalYAML, need, nil); err != nil {
 			t.Errorf("twin: %v", err)
 		}
+	}
+}
+
+// TestConfigOverrideHeaders: absent, the default list; a list replaces it;
+// an empty list turns the protection off.
+func TestConfigOverrideHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"absent", "", defaultOverrideHeaders},
+		{"replaced", "override_headers: [X-HTTP-Method-Override]\n", []string{"X-HTTP-Method-Override"}},
+		{"empty", "override_headers: []\n", []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadString(t, minimalYAML+tc.yaml, needProxy, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.OverrideHeaders, tc.want) || (c.OverrideHeaders == nil) != (tc.want == nil) {
+				t.Errorf("override_headers = %q, want %q", c.OverrideHeaders, tc.want)
+			}
+		})
 	}
 }
 

@@ -61,6 +61,16 @@ func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusForbidden)
 		return
 	}
+	if name, found := f.a.overrides.in(r.Header, false); found {
+		// The proxy passes the client's headers on to the upstream, which
+		// would run another method or serve another path than the one
+		// judged here: refuse, as nothing here can remove them.
+		f.m.count(outcomeOverrideHeader)
+		f.logger.LogAttrs(r.Context(), slog.LevelWarn, "tollgate: request refused: it carries a header that overrides its method or path",
+			slog.String("header", name), slog.String("method", method))
+		plainError(w, http.StatusForbidden)
+		return
+	}
 	np, err := normalizePath(target)
 	if err != nil {
 		// 403, not 400: nginx turns any status but 2xx, 401 and 403 into 500.
@@ -70,17 +80,17 @@ func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusForbidden)
 		return
 	}
-	if f.a.isMetadataPath(np) {
-		// The metadata document is public: let the proxy serve it.
+	if f.a.isMetadataPath(np) && (method == http.MethodGet || method == http.MethodHead) {
+		// The metadata document is public: let the proxy serve it. Only
+		// GET and HEAD: a proxy that does not route this path to tollgate
+		// (Traefik's example) would hand a POST to the upstream, which may
+		// do anything with it; other methods go through the rules.
 		f.allow(w, r)
 		return
 	}
-	rl := f.a.rules.match(method, np)
-	if rl == nil || rl.deny {
-		f.m.count(outcomeDeniedPath)
-		f.logger.LogAttrs(r.Context(), slog.LevelInfo, "tollgate: no rule allows the request",
-			slog.String("method", method), slog.String("path", np),
-			slog.String("host", r.Header.Get(hdrForwardedHost)), slog.String("proto", r.Header.Get(hdrForwardedProto)))
+	rl := f.a.ruleFor(r.Context(), f.m, method, np,
+		slog.String("host", r.Header.Get(hdrForwardedHost)), slog.String("proto", r.Header.Get(hdrForwardedProto)))
+	if rl == nil {
 		plainError(w, http.StatusForbidden)
 		return
 	}

@@ -70,6 +70,7 @@ func TestForwardAuth(t *testing.T) {
 	read := as.JWT(oauthtest.TokenOptions{Subject: "alice", ClientID: "app-1", Scopes: []string{"orders:read"}})
 	noClient := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}, Claims: map[string]any{"client_id": nil}})
 	expired := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}, Lifetime: -time.Hour})
+	write := as.JWT(oauthtest.TokenOptions{Subject: "bob", Scopes: []string{"orders:write"}})
 
 	for _, mode := range []struct {
 		name  string
@@ -99,6 +100,9 @@ func TestForwardAuth(t *testing.T) {
 				}},
 				{"anonymous", "GET", "/public/x", nil, 200, "", map[string]string{"X-Auth-Subject": "", "X-Auth-Scopes": ""}},
 				{"metadata path is public", "GET", "/.well-known/oauth-protected-resource", nil, 200, "", nil},
+				{"metadata path is public to HEAD", "HEAD", "/.well-known/oauth-protected-resource", nil, 200, "", nil},
+				{"metadata path, other methods go through the rules", "POST", "/.well-known/oauth-protected-resource", nil, 403, "", nil},
+				{"metadata path, DELETE", "DELETE", "/.well-known/oauth-protected-resource", bearer(read), 403, "", nil},
 				{"no token", "GET", "/orders", nil, 401, wantChallengeNoTok, nil},
 				{"expired", "GET", "/orders", bearer(expired), 401,
 					`Bearer realm="orders", error="invalid_token", error_description="the access token expired", resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource"`, nil},
@@ -107,11 +111,24 @@ func TestForwardAuth(t *testing.T) {
 				{"dot segments", "GET", "/public/../orders", bearer(read), 403, "", nil},
 				{"encoded slash", "GET", "/public%2F..%2Forders", bearer(read), 403, "", nil},
 				{"double slash twin", "GET", "//orders", bearer(read), 200, "", map[string]string{"X-Auth-Subject": "alice"}},
+				{"case variant of a deny path", "GET", "/public/SECRET/x", nil, 403, "", nil},
 				{"forged underscore variant", "GET", "/orders", func() http.Header {
 					h := bearer(read)
 					h["X_Auth_Subject"] = []string{"mallory"}
 					return h
 				}(), 403, "", nil},
+				{"method override header", "POST", "/orders", func() http.Header {
+					h := bearer(write)
+					h["X-Http-Method-Override"] = []string{"DELETE"}
+					return h
+				}(), 403, "", nil},
+				{"method override twin", "POST", "/orders", bearer(write), 200, "", map[string]string{"X-Auth-Subject": "bob"}},
+				{"path override header, underscores", "GET", "/orders", func() http.Header {
+					h := bearer(read)
+					h["X_Original_URL"] = []string{"/admin"}
+					return h
+				}(), 403, "", nil},
+				{"anonymous request with an override header", "GET", "/public/x", http.Header{"X-Forwarded-Prefix": {"/admin"}}, 403, "", nil},
 				{"forged exact name is overwritten", "GET", "/orders", func() http.Header {
 					h := bearer(read)
 					h["X-Auth-Subject"] = []string{"mallory"}
@@ -171,6 +188,64 @@ func TestForwardAuth(t *testing.T) {
 				}
 			})
 			assertNoToken(t, s.logs.String(), read)
+		})
+	}
+}
+
+// TestForwardAuthPathVariants: forward-auth judges letter-case and
+// trailing-slash variants as the proxy does (nginx forwards the raw
+// $request_uri, so the variant arrives as the client wrote it).
+func TestForwardAuthPathVariants(t *testing.T) {
+	as := newAS(t)
+	read := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	admin := as.JWT(oauthtest.TokenOptions{Scopes: []string{"admin"}})
+	reports := as.JWT(oauthtest.TokenOptions{Scopes: []string{"reports:read", "reports:export"}})
+	for _, mode := range []struct {
+		name, paths string
+		cases       []struct {
+			method, target, token string
+			status                int
+		}
+	}{
+		{"lenient", "", []struct {
+			method, target, token string
+			status                int
+		}{
+			{"GET", "/ADMIN/users", read, 403},
+			{"GET", "/ADMIN/users", admin, 200},
+			{"GET", "/%41dmin/users", read, 403}, // %41 is A
+			{"DELETE", "/orders/5/", read, 403},
+			{"DELETE", "/orders/5/?x=1", admin, 200},
+			{"GET", "/reports/1", reports, 403},
+			{"GET", "/elsewhere", read, 200},
+			// The metadata path: GET needs no token, POST needs what the
+			// catch-all needs.
+			{"GET", "/.well-known/oauth-protected-resource", "", 200},
+			{"POST", "/.well-known/oauth-protected-resource", "", 401},
+			{"POST", "/.well-known/oauth-protected-resource", read, 200},
+		}},
+		{"case_sensitive and strict", "paths:\n  case_sensitive: true\n  trailing_slash: strict\n", []struct {
+			method, target, token string
+			status                int
+		}{
+			{"GET", "/ADMIN/users", read, 200},
+			{"DELETE", "/orders/5/", read, 200},
+			{"GET", "/reports/1", reports, 200},
+			{"GET", "/admin/users", read, 403},
+		}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, "forward-auth", withRules(t, forwardAuthYAML(as.Issuer(), modeNginx, mode.paths), variantRulesYAML))
+			for _, tc := range mode.cases {
+				var auth http.Header
+				if tc.token != "" {
+					auth = bearer(tc.token)
+				}
+				m, target, h := nginxShape(tc.method, tc.target, auth)
+				if res, _ := s.do(t, m, target, h); res.StatusCode != tc.status {
+					t.Errorf("%s %s: status %d, want %d", tc.method, tc.target, res.StatusCode, tc.status)
+				}
+			}
 		})
 	}
 }

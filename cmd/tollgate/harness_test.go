@@ -281,3 +281,31 @@ func assertNoToken(t testing.TB, text, token string) {
 		t.Errorf("the token (or its signature) appears in:\n%s", text)
 	}
 }
+
+// variantRulesYAML are the rules of the path-variant tests, as YAML: a
+// catch-all next to stricter rules (the review's reproduction) and two rules
+// that only a trailing slash tells apart.
+const variantRulesYAML = `rules:
+  - match: /
+  - match: /admin/
+    scopes: [admin]
+  - match: DELETE /orders/{id}
+    any_scope: [orders:admin, admin]
+  - match: GET /orders/{id}
+    scopes: [orders:read]
+  - match: GET /reports/{id}
+    scopes: [reports:read]
+  - match: GET /reports/{id}/
+    scopes: [reports:export]
+`
+
+// withRules replaces the rules of a configuration made by proxyYAML.
+func withRules(t testing.TB, yaml, rules string) string {
+	t.Helper()
+	i := strings.Index(yaml, "\nrules:\n")
+	j := strings.Index(yaml, "\nproxy:\n")
+	if i < 0 || j < i {
+		t.Fatal("the configuration has no rules section followed by proxy")
+	}
+	return yaml[:i+1] + rules + yaml[j+1:]
+}

@@ -22,9 +22,11 @@ const (
 	outcomeInsufficientScope = "insufficient_scope" // 403 insufficient_scope
 	outcomeUnavailable       = "unavailable"        // 503
 	outcomeDeniedPath        = "denied_path"        // no rule, or a deny rule
+	outcomeAmbiguousPath     = "ambiguous_path"     // path variants select rules that disagree
 	outcomeBadPath           = "bad_path"           // refused by path normalization
 	outcomeBadForward        = "bad_forward"        // forward-auth: original request unreadable
 	outcomeForgedHeader      = "forged_header"      // forward-auth: X_Auth_Subject and the like
+	outcomeOverrideHeader    = "override_header"    // forward-auth: X-HTTP-Method-Override and the like
 )
 
 // metrics holds the Prometheus collectors of a server, in a registry of its
@@ -101,7 +103,7 @@ func newMetrics(ready func() bool) *metrics {
 	// Every outcome appears from the start, at 0, so that rates and alerts
 	// work before the first event.
 	for _, o := range []string{outcomeAllowed, outcomeAnonymous, outcomeNoToken, outcomeInvalidRequest, outcomeInvalidToken,
-		outcomeInsufficientScope, outcomeUnavailable, outcomeDeniedPath, outcomeBadPath, outcomeBadForward, outcomeForgedHeader} {
+		outcomeInsufficientScope, outcomeUnavailable, outcomeDeniedPath, outcomeAmbiguousPath, outcomeBadPath, outcomeBadForward, outcomeForgedHeader, outcomeOverrideHeader} {
 		m.requests.WithLabelValues(o)
 	}
 	return m

@@ -94,11 +94,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.a.metadata.ServeHTTP(w, r2)
 		return
 	}
-	rl := p.a.rules.match(r.Method, np)
-	if rl == nil || rl.deny {
-		p.m.count(outcomeDeniedPath)
-		p.logger.LogAttrs(r.Context(), slog.LevelInfo, "tollgate: no rule allows the request",
-			slog.String("method", r.Method), slog.String("path", np))
+	rl := p.a.ruleFor(r.Context(), p.m, r.Method, np)
+	if rl == nil {
 		plainError(w, http.StatusForbidden)
 		return
 	}
@@ -115,7 +112,10 @@ func (p *proxy) forward(w http.ResponseWriter, r *http.Request) {
 
 // rewrite builds the upstream request. It runs after ReverseProxy removed the
 // hop-by-hop headers, so a client's "Connection: X-Auth-Subject" cannot
-// remove the identity headers set here.
+// remove the identity headers set here. It removes the override headers
+// (X-HTTP-Method-Override, X-Original-URL...), with which the upstream would
+// run another method or serve another path than the rules judged: POST
+// /orders/5 with X-HTTP-Method-Override: DELETE is authorized as a POST.
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(p.upstream)
 	if p.keepHost {
@@ -123,6 +123,7 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetXForwarded()
 	p.a.identity.stripFrom(pr.Out.Header)
+	p.a.overrides.stripFrom(pr.Out.Header)
 	if prin, ok := tollgate.FromContext(pr.In.Context()); ok {
 		p.a.identity.set(pr.Out.Header, prin, false)
 		if !p.passToken {

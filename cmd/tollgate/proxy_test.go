@@ -190,6 +190,73 @@ identity_headers:
 	})
 }
 
+// TestProxyOverrideHeaders: the headers with which an upstream would run
+// another method or serve another path than the one the rules judged never
+// reach it, however spelt; other headers do; override_headers replaces the
+// list.
+func TestProxyOverrideHeaders(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	write := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:write"}})
+	overrides := http.Header{
+		"X-Http-Method-Override": {"DELETE"},
+		"x_http_method_override": {"DELETE"},
+		"X-Http-Method":          {"DELETE"},
+		"X-METHOD-OVERRIDE":      {"DELETE"},
+		"X-Original-Url":         {"/admin"},
+		"X-Rewrite-Url":          {"/admin"},
+		"X_Forwarded_Prefix":     {"/admin"},
+		"X-Forwarded-Prefix":     {"/admin"},
+	}
+	send := func(t *testing.T, s *server) *http.Request {
+		h := bearer(write)
+		for k, v := range overrides {
+			h[k] = v
+		}
+		h["X-Request-Id"] = []string{"r-1"}
+		res, _ := s.rawRequest(t, "POST", "/orders", h)
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		return up.received(t)
+	}
+	// reached lists the override headers the upstream received, each
+	// spelling apart (net/http canonicalizes X_Forwarded_Prefix as
+	// X_forwarded_prefix, not as X-Forwarded-Prefix).
+	defaults := newHeaderSet(defaultOverrideHeaders)
+	reached := func(got *http.Request) []string {
+		var names []string
+		for name := range got.Header {
+			if defaults.has(name) {
+				names = append(names, name)
+			}
+		}
+		return names
+	}
+
+	t.Run("default list", func(t *testing.T) {
+		got := send(t, startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, "")))
+		if names := reached(got); len(names) > 0 {
+			t.Errorf("override headers reached the upstream: %q", names)
+		}
+		if got.Method != "POST" || got.Header.Get("X-Request-Id") != "r-1" {
+			t.Errorf("twin: %s with X-Request-Id %q, want POST with r-1", got.Method, got.Header.Get("X-Request-Id"))
+		}
+	})
+	t.Run("list replaced", func(t *testing.T) {
+		got := send(t, startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, "override_headers: [X-Forwarded-Prefix, X-Request-Id]\n")))
+		if names := reached(got); len(names) != 6 || got.Header.Get("X-Request-Id") != "" {
+			t.Errorf("reached the upstream: %q, X-Request-Id %q; want the 6 others, not X-Request-Id", names, got.Header.Get("X-Request-Id"))
+		}
+	})
+	t.Run("empty list", func(t *testing.T) {
+		got := send(t, startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, "override_headers: []\n")))
+		if names := reached(got); len(names) != len(overrides) {
+			t.Errorf("reached the upstream: %q, want all %d", names, len(overrides))
+		}
+	})
+}
+
 // TestProxyPassToken checks pass_token: true.
 func TestProxyPassToken(t *testing.T) {
 	as := newAS(t)
@@ -233,6 +300,10 @@ func TestProxyPaths(t *testing.T) {
 		{"path parameter", "/orders;jsessionid=1", 400, ""},
 		{"overlong dot", "/%c0%ae%c0%ae/orders", 400, ""},
 		{"NUL", "/orders%00.json", 400, ""},
+		// An anonymous subtree does not hide the deny rule inside it from
+		// an upstream that ignores letter case.
+		{"case variant of a deny rule", "/public/SECRET/x", 403, ""},
+		{"case variant of a deny rule, twin", "/public/x", 200, "/public/x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, _ := s.rawGet(t, tc.target, bearer(read))
@@ -243,6 +314,83 @@ func TestProxyPaths(t *testing.T) {
 				if got := up.received(t).URL.EscapedPath(); got != tc.upstreamPath {
 					t.Errorf("upstream path %q, want %q", got, tc.upstreamPath)
 				}
+			}
+		})
+	}
+}
+
+// TestProxyPathVariants sends the review's reproduction of a rule bypass
+// by letter case or trailing slash (rules "/" any token, "/admin/" [admin],
+// "DELETE /orders/{id}" [orders:admin or admin]): the variant is judged by
+// the stricter rule, each refusal's twin with the right scope passes, and
+// the path reaches the upstream as sent (normalized). paths options opt
+// out, one dimension each.
+func TestProxyPathVariants(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	read := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	admin := as.JWT(oauthtest.TokenOptions{Scopes: []string{"admin"}})
+	reports := as.JWT(oauthtest.TokenOptions{Scopes: []string{"reports:read", "reports:export"}})
+	const (
+		challengeAdmin = `Bearer realm="orders", error="insufficient_scope", scope="admin", resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource"`
+		challengeAny   = `Bearer realm="orders", error="insufficient_scope", scope="orders:admin admin", resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource"`
+	)
+	type tcase struct {
+		name, method, target, token string
+		status                      int
+		challenge                   string
+	}
+	for _, mode := range []struct {
+		name, paths string
+		cases       []tcase
+	}{
+		{"lenient (default)", "", []tcase{
+			{"upper case", "GET", "/ADMIN/users", read, 403, challengeAdmin},
+			{"upper case, twin", "GET", "/ADMIN/users", admin, 200, ""},
+			{"mixed case", "GET", "/Admin/Users", read, 403, challengeAdmin},
+			{"as written", "GET", "/admin/users", read, 403, challengeAdmin},
+			{"trailing slash", "DELETE", "/orders/5/", read, 403, challengeAny},
+			{"trailing slash, twin", "DELETE", "/orders/5/", admin, 200, ""},
+			{"both", "DELETE", "/ORDERS/5/", read, 403, challengeAny},
+			{"catch-all", "GET", "/elsewhere", read, 200, ""},
+			{"rules that disagree", "GET", "/reports/1", reports, 403, ""},
+			{"rules that disagree, slash", "GET", "/reports/1/", reports, 403, ""},
+		}},
+		{"case_sensitive", "paths: {case_sensitive: true}\n", []tcase{
+			{"upper case goes to the catch-all", "GET", "/ADMIN/users", read, 200, ""},
+			{"trailing slash still checked", "DELETE", "/orders/5/", read, 403, challengeAny},
+		}},
+		{"trailing_slash strict", "paths: {trailing_slash: strict}\n", []tcase{
+			{"upper case still checked", "GET", "/ADMIN/users", read, 403, challengeAdmin},
+			{"trailing slash goes to the catch-all", "DELETE", "/orders/5/", read, 200, ""},
+			{"slash twins are distinct rules", "GET", "/reports/1", reports, 200, ""},
+		}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, "proxy", withRules(t, proxyYAML(as.Issuer(), up.URL, mode.paths), variantRulesYAML))
+			for _, tc := range mode.cases {
+				t.Run(tc.name, func(t *testing.T) {
+					res, _ := s.rawRequest(t, tc.method, tc.target, bearer(tc.token))
+					if res.StatusCode != tc.status {
+						t.Fatalf("%s %s: status %d, want %d", tc.method, tc.target, res.StatusCode, tc.status)
+					}
+					if got := res.Header.Get("WWW-Authenticate"); got != tc.challenge {
+						t.Errorf("WWW-Authenticate:\n got %q\nwant %q", got, tc.challenge)
+					}
+					up.mu.Lock()
+					last := up.last
+					up.last = nil
+					up.mu.Unlock()
+					switch {
+					case tc.status != 200 && last != nil:
+						t.Error("a refused request reached the upstream")
+					case tc.status == 200 && (last == nil || last.URL.EscapedPath() != tc.target):
+						t.Errorf("the upstream did not receive %s", tc.target)
+					}
+				})
+			}
+			if mode.paths == "" && !strings.Contains(s.logs.String(), `rules[5] \"GET /reports/{id}/\"`) {
+				t.Error("no warning at start about the rules that disagree")
 			}
 		})
 	}
