@@ -8,24 +8,22 @@ package introspect_test
 // client_test.go (TestCredentialsRefused, TestNoRedirects, TestUnavailable).
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/rawhttp"
 	"github.com/tollgate/tollgate/introspect"
 	"github.com/tollgate/tollgate/oauthtest"
 )
@@ -83,120 +81,17 @@ func TestHostileActive(t *testing.T) {
 	}
 }
 
-// rawServer is an introspection endpoint that writes its answers byte by
-// byte over in-memory pipes, so that it can trickle, stall or flood inside a
-// synctest bubble. Each connection carries one request.
-type rawServer struct {
-	serve   func(w net.Conn)
-	written atomic.Int64 // bytes the server got written into the pipes
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []net.Conn
-	client  *http.Client
-}
-
-func newRawServer(t *testing.T, serve func(w net.Conn)) *rawServer {
-	t.Helper()
-	rs := &rawServer{serve: serve}
-	tr := &http.Transport{DialContext: rs.dial}
-	rs.client = &http.Client{Transport: tr}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		rs.mu.Lock()
-		for _, c := range rs.conns {
-			c.Close()
-		}
-		rs.mu.Unlock()
-		rs.wg.Wait()
-	})
-	return rs
-}
-
-func (rs *rawServer) dial(context.Context, string, string) (net.Conn, error) {
-	client, server := net.Pipe()
-	rs.mu.Lock()
-	rs.conns = append(rs.conns, server)
-	rs.mu.Unlock()
-	rs.wg.Add(1)
-	go func() {
-		defer rs.wg.Done()
-		defer server.Close()
-		r, err := http.ReadRequest(bufio.NewReader(server))
-		if err != nil {
-			return
-		}
-		_, _ = io.Copy(io.Discard, r.Body)
-		rs.serve(countingConn{server, &rs.written})
-	}()
-	return client, nil
-}
-
-type countingConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func writeSlowly(w net.Conn, s string, size int, d time.Duration) {
-	for len(s) > 0 {
-		time.Sleep(d)
-		n := min(size, len(s))
-		if _, err := w.Write([]byte(s[:n])); err != nil {
-			return
-		}
-		s = s[n:]
-	}
-}
-
-// inPieces writes s in n pieces (s must have at least n bytes), sleeping d
-// before each: the last byte leaves n*d after the first sleep began.
-func inPieces(w net.Conn, s string, n int, d time.Duration) {
-	for i := range n {
-		time.Sleep(d)
-		if _, err := w.Write([]byte(s[i*len(s)/n : (i+1)*len(s)/n])); err != nil {
-			return
-		}
-	}
-}
-
-// flood writes prefix, then filler until the client goes away or limit
-// bytes were written.
-func flood(w net.Conn, prefix string, limit int) {
-	if _, err := w.Write([]byte(prefix)); err != nil {
-		return
-	}
-	chunk := []byte(strings.Repeat(" ", 32<<10))
-	for n := len(prefix); n < limit; n += len(chunk) {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-func head(status int, contentLength int) string {
-	h := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n", status, http.StatusText(status))
-	if contentLength >= 0 {
-		h += fmt.Sprintf("Content-Length: %d\r\n", contentLength)
-	}
-	return h + "\r\n"
-}
-
 // rawConfig is a client of rs with the defaults (Timeout, limits, cache).
 // rawAudience is the audience of rawConfig, which active answers name.
 const rawAudience = "https://api.example"
 
-func rawConfig(rs *rawServer) introspect.Config {
+func rawConfig(rs *rawhttp.Server) introspect.Config {
 	return introspect.Config{
 		Endpoint:     "http://as.oauthtest.localhost/introspect",
 		Audiences:    []string{rawAudience},
 		ClientID:     oauthtest.DefaultClientID,
 		ClientSecret: oauthtest.DefaultClientSecret,
-		HTTPClient:   rs.client,
+		HTTPClient:   rs.Client(),
 	}
 }
 
@@ -213,36 +108,36 @@ func TestHostileSlowAnswers(t *testing.T) {
 		ok    bool
 	}{
 		{"prompt (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body)) + body))
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body))
 		}, true},
 		{"trickled within the timeout (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			inPieces(w, body, 10, (timeout-time.Millisecond)/10)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.InPieces(w, body, 10, (timeout-time.Millisecond)/10)
 		}, true},
 		{"headers trickled", func(w net.Conn, body string) {
-			writeSlowly(w, head(200, len(body))+body, 1, time.Second)
+			rawhttp.WriteSlowly(w, rawhttp.Head(200, len(body))+body, 1, time.Second)
 		}, false},
 		{"answer trickled a byte a second", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			writeSlowly(w, body, 1, time.Second)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.WriteSlowly(w, body, 1, time.Second)
 		}, false},
 		{"answer trickled just past the timeout", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			inPieces(w, body, 10, (timeout+time.Millisecond)/10)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.InPieces(w, body, 10, (timeout+time.Millisecond)/10)
 		}, false},
 		{"stalls after the headers", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			writeSlowly(w, body, len(body), time.Hour)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.WriteSlowly(w, body, len(body), time.Hour)
 		}, false},
 		{"stalls half way through the answer", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body)) + body[:len(body)/2]))
-			writeSlowly(w, body[len(body)/2:], len(body), time.Hour)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body[:len(body)/2]))
+			rawhttp.WriteSlowly(w, body[len(body)/2:], len(body), time.Hour)
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				body := `{"active":true,"sub":"alice","aud":"` + rawAudience + `","exp":` + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10) + `}`
-				rs := newRawServer(t, func(w net.Conn) { tc.serve(w, body) })
+				rs := rawhttp.New(t, func(w net.Conn, _ *http.Request) { tc.serve(w, body) })
 				c := newClient(t, rawConfig(rs))
 				start := time.Now()
 				p, err := c.Validate(context.Background(), "opaque-token")
@@ -278,10 +173,10 @@ func TestHostileFloods(t *testing.T) {
 		maxRead int64
 	}{
 		{"endless answer", func(w net.Conn) {
-			flood(w, head(200, -1)+`{"active":true,"x":"`, floodSize)
+			rawhttp.Flood(w, rawhttp.Head(200, -1)+`{"active":true,"x":"`, floodSize)
 		}, introspect.DefaultMaxResponseBytes + slack},
 		{"huge Content-Length announced", func(w net.Conn) {
-			flood(w, head(200, 1<<30)+`{"active":true,"x":"`, floodSize)
+			rawhttp.Flood(w, rawhttp.Head(200, 1<<30)+`{"active":true,"x":"`, floodSize)
 		}, slack},
 		{"gzip bomb", func(w net.Conn) {
 			var z bytes.Buffer
@@ -293,12 +188,12 @@ func TestHostileFloods(t *testing.T) {
 			h := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", z.Len())
 			_, _ = w.Write(append([]byte(h), z.Bytes()...))
 		}, slack},
-		{"endless error page", func(w net.Conn) { flood(w, head(500, -1), floodSize) }, slack},
-		{"endless 401 page", func(w net.Conn) { flood(w, head(401, -1), floodSize) }, slack},
+		{"endless error page", func(w net.Conn) { rawhttp.Flood(w, rawhttp.Head(500, -1), floodSize) }, slack},
+		{"endless 401 page", func(w net.Conn) { rawhttp.Flood(w, rawhttp.Head(401, -1), floodSize) }, slack},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				rs := newRawServer(t, tc.serve)
+				rs := rawhttp.New(t, func(w net.Conn, _ *http.Request) { tc.serve(w) })
 				c := newClient(t, rawConfig(rs))
 				start := time.Now()
 				_, err := c.Validate(context.Background(), "opaque-token")
@@ -307,7 +202,7 @@ func TestHostileFloods(t *testing.T) {
 					t.Fatalf("the call took %v: it waited for the flood", time.Since(start))
 				}
 				_ = c.Close()
-				if n := rs.written.Load(); n > tc.maxRead {
+				if n := rs.Written(); n > tc.maxRead {
 					t.Fatalf("the server wrote %d bytes into the call; at most %d may be read", n, tc.maxRead)
 				}
 			})

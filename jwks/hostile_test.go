@@ -6,7 +6,6 @@ package jwks_test
 // none lets a fetch succeed that must fail or run past Config.Timeout.
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -20,7 +19,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -28,116 +26,10 @@ import (
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/internal/netpolicy"
+	"github.com/tollgate/tollgate/internal/rawhttp"
 	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
 )
-
-// rawServer is an authorization server that writes its answers byte by
-// byte over in-memory pipes, so that it can trickle, stall or flood inside a
-// synctest bubble (a goroutine blocked on a pipe is durably blocked; one on a
-// socket is not). Each connection carries one request.
-type rawServer struct {
-	serve   func(w net.Conn, r *http.Request)
-	written atomic.Int64 // bytes the server got written into the pipes
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []net.Conn
-	client  *http.Client
-}
-
-// newRawServer returns a server whose connections are answered by serve, to
-// be called inside a bubble. It is closed when the test ends, after the set.
-func newRawServer(t *testing.T, serve func(w net.Conn, r *http.Request)) *rawServer {
-	t.Helper()
-	rs := &rawServer{serve: serve}
-	tr := &http.Transport{DialContext: rs.dial}
-	rs.client = &http.Client{Transport: tr}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		rs.mu.Lock()
-		for _, c := range rs.conns {
-			c.Close()
-		}
-		rs.mu.Unlock()
-		rs.wg.Wait()
-	})
-	return rs
-}
-
-func (rs *rawServer) dial(context.Context, string, string) (net.Conn, error) {
-	client, server := net.Pipe()
-	rs.mu.Lock()
-	rs.conns = append(rs.conns, server)
-	rs.mu.Unlock()
-	rs.wg.Add(1)
-	go func() {
-		defer rs.wg.Done()
-		defer server.Close()
-		r, err := http.ReadRequest(bufio.NewReader(server))
-		if err != nil {
-			return
-		}
-		rs.serve(countingConn{server, &rs.written}, r)
-	}()
-	return client, nil
-}
-
-type countingConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// writeSlowly writes s in pieces of size bytes, sleeping d before each, and
-// gives up when the client has gone.
-func writeSlowly(w net.Conn, s string, size int, d time.Duration) {
-	for len(s) > 0 {
-		time.Sleep(d)
-		n := min(size, len(s))
-		if _, err := w.Write([]byte(s[:n])); err != nil {
-			return
-		}
-		s = s[n:]
-	}
-}
-
-// inPieces writes s in n pieces (s must have at least n bytes), sleeping d
-// before each: the last byte leaves n*d after the first sleep began.
-func inPieces(w net.Conn, s string, n int, d time.Duration) {
-	for i := range n {
-		time.Sleep(d)
-		if _, err := w.Write([]byte(s[i*len(s)/n : (i+1)*len(s)/n])); err != nil {
-			return
-		}
-	}
-}
-
-// flood writes prefix, then filler until the client goes away or limit
-// bytes were written.
-func flood(w net.Conn, prefix string, limit int) {
-	if _, err := w.Write([]byte(prefix)); err != nil {
-		return
-	}
-	chunk := []byte(strings.Repeat(" ", 32<<10))
-	for n := len(prefix); n < limit; n += len(chunk) {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-func head(status int, contentLength int) string {
-	h := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n", status, http.StatusText(status))
-	if contentLength >= 0 {
-		h += fmt.Sprintf("Content-Length: %d\r\n", contentLength)
-	}
-	return h + "\r\n"
-}
 
 // TestHostileSlowResponses: a server that trickles its headers or its body,
 // or stalls part way, cannot hold a fetch past Config.Timeout (here its
@@ -152,30 +44,30 @@ func TestHostileSlowResponses(t *testing.T) {
 		ok    bool
 	}{
 		{"prompt (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body)) + body))
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body))
 		}, true},
 		{"body trickled within the timeout (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			inPieces(w, body, 10, (timeout-time.Millisecond)/10)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.InPieces(w, body, 10, (timeout-time.Millisecond)/10)
 		}, true},
 		{"headers trickled", func(w net.Conn, body string) {
-			writeSlowly(w, head(200, len(body))+body, 1, time.Second)
+			rawhttp.WriteSlowly(w, rawhttp.Head(200, len(body))+body, 1, time.Second)
 		}, false},
 		{"body trickled a byte a second", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			writeSlowly(w, body, 1, time.Second)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.WriteSlowly(w, body, 1, time.Second)
 		}, false},
 		{"body trickled just past the timeout", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			inPieces(w, body, 10, (timeout+time.Millisecond)/10)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.InPieces(w, body, 10, (timeout+time.Millisecond)/10)
 		}, false},
 		{"stalls after the headers", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body))))
-			writeSlowly(w, body, len(body), time.Hour)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
+			rawhttp.WriteSlowly(w, body, len(body), time.Hour)
 		}, false},
 		{"stalls half way through the body", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(head(200, len(body)) + body[:len(body)/2]))
-			writeSlowly(w, body[len(body)/2:], len(body), time.Hour)
+			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body[:len(body)/2]))
+			rawhttp.WriteSlowly(w, body[len(body)/2:], len(body), time.Hour)
 		}, false},
 		{"chunked, a chunk a second", func(w net.Conn, body string) {
 			h := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
@@ -184,15 +76,15 @@ func TestHostileSlowResponses(t *testing.T) {
 				fmt.Fprintf(&chunks, "1\r\n%c\r\n", c)
 			}
 			_, _ = w.Write([]byte(h))
-			writeSlowly(w, chunks.String()+"0\r\n\r\n", 6, time.Second)
+			rawhttp.WriteSlowly(w, chunks.String()+"0\r\n\r\n", 6, time.Second)
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				as := inMemory(t, oauthtest.Config{})
 				body := jwksBody(t, as)
-				rs := newRawServer(t, func(w net.Conn, _ *http.Request) { tc.serve(w, body) })
-				s := newSet(t, as, jwks.Config{HTTPClient: rs.client})
+				rs := rawhttp.New(t, func(w net.Conn, _ *http.Request) { tc.serve(w, body) })
+				s := newSet(t, as, jwks.Config{HTTPClient: rs.Client()})
 				start := time.Now()
 				err := s.Start(context.Background())
 				if tc.ok {
@@ -235,7 +127,7 @@ func TestHostileFloods(t *testing.T) {
 		tooLarge  bool  // the error is netpolicy.ErrBodyTooLarge
 	}{
 		{"endless JWK Set", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
-			flood(w, head(200, -1)+`{"keys":[`, floodSize)
+			rawhttp.Flood(w, rawhttp.Head(200, -1)+`{"keys":[`, floodSize)
 		}, jwks.DefaultMaxBodyBytes + slack, true},
 		{"endless chunked JWK Set", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			h := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
@@ -250,7 +142,7 @@ func TestHostileFloods(t *testing.T) {
 			}
 		}, jwks.DefaultMaxBodyBytes + slack, true},
 		{"huge Content-Length announced", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
-			flood(w, head(200, 1<<30), floodSize)
+			rawhttp.Flood(w, rawhttp.Head(200, 1<<30), floodSize)
 		}, slack, true},
 		{"gzip bomb", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
 			var z bytes.Buffer
@@ -262,25 +154,25 @@ func TestHostileFloods(t *testing.T) {
 			_, _ = w.Write(append([]byte(h), z.Bytes()...))
 		}, slack, true},
 		{"endless error page", false, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
-			flood(w, head(500, -1), floodSize)
+			rawhttp.Flood(w, rawhttp.Head(500, -1), floodSize)
 		}, slack, false},
 		{"endless discovery document", true, func(w net.Conn, _ *http.Request, _ *oauthtest.Server) {
-			flood(w, head(200, -1)+`{"issuer":`, floodSize)
+			rawhttp.Flood(w, rawhttp.Head(200, -1)+`{"issuer":`, floodSize)
 		}, jwks.DefaultMaxBodyBytes + slack, true},
 		{"endless JWK Set after honest discovery", true, func(w net.Conn, r *http.Request, as *oauthtest.Server) {
 			if strings.HasSuffix(r.URL.Path, "/openid-configuration") {
 				doc := metadata(as.Issuer(), as.JWKSURL())
-				_, _ = w.Write([]byte(head(200, len(doc)) + doc))
+				_, _ = w.Write([]byte(rawhttp.Head(200, len(doc)) + doc))
 				return
 			}
-			flood(w, head(200, -1)+`{"keys":[`, floodSize)
+			rawhttp.Flood(w, rawhttp.Head(200, -1)+`{"keys":[`, floodSize)
 		}, jwks.DefaultMaxBodyBytes + slack, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				as := inMemory(t, oauthtest.Config{})
-				rs := newRawServer(t, func(w net.Conn, r *http.Request) { tc.serve(w, r, as) })
-				cfg := jwks.Config{HTTPClient: rs.client}
+				rs := rawhttp.New(t, func(w net.Conn, r *http.Request) { tc.serve(w, r, as) })
+				cfg := jwks.Config{HTTPClient: rs.Client()}
 				if tc.discovery {
 					cfg.Issuer, cfg.Discovery = as.Issuer(), jwks.DiscoveryOIDC
 				}
@@ -295,7 +187,7 @@ func TestHostileFloods(t *testing.T) {
 					t.Fatalf("err = %v; want body too large: %v", err, tc.tooLarge)
 				}
 				_ = s.Close() // the flood has ended once the connection is gone
-				if n := rs.written.Load(); n > tc.maxRead {
+				if n := rs.Written(); n > tc.maxRead {
 					t.Fatalf("the server wrote %d bytes into the fetch; at most %d may be read", n, tc.maxRead)
 				}
 			})

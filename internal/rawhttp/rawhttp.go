@@ -1,0 +1,137 @@
+// Package rawhttp is a test server for hostile-peer tests: it answers HTTP
+// requests by writing bytes over in-memory pipes, so that a test can make it
+// trickle, stall or flood inside a synctest bubble (a goroutine blocked on a
+// pipe is durably blocked; one on a socket is not). It is used by the tests
+// of jwks and introspect only.
+package rawhttp
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Server answers each connection's one request with Serve, which writes the
+// raw response to w. Its connections are closed when the test ends.
+type Server struct {
+	serve   func(w net.Conn, r *http.Request)
+	written atomic.Int64
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   []net.Conn
+	client  *http.Client
+}
+
+// New returns a server whose connections are answered by serve (after the
+// request body was read), to be called inside a bubble when the test uses
+// one. It is closed when the test ends.
+func New(t testing.TB, serve func(w net.Conn, r *http.Request)) *Server {
+	t.Helper()
+	rs := &Server{serve: serve}
+	tr := &http.Transport{DialContext: rs.dial}
+	rs.client = &http.Client{Transport: tr}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		rs.mu.Lock()
+		for _, c := range rs.conns {
+			c.Close()
+		}
+		rs.mu.Unlock()
+		rs.wg.Wait()
+	})
+	return rs
+}
+
+// Client returns an HTTP client whose every dial reaches the server,
+// whatever the URL's host.
+func (rs *Server) Client() *http.Client { return rs.client }
+
+// Written returns the number of bytes the client read of what the server
+// wrote: how much of a flood got in.
+func (rs *Server) Written() int64 { return rs.written.Load() }
+
+func (rs *Server) dial(context.Context, string, string) (net.Conn, error) {
+	client, server := net.Pipe()
+	rs.mu.Lock()
+	rs.conns = append(rs.conns, server)
+	rs.mu.Unlock()
+	rs.wg.Add(1)
+	go func() {
+		defer rs.wg.Done()
+		defer server.Close()
+		r, err := http.ReadRequest(bufio.NewReader(server))
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		rs.serve(countingConn{server, &rs.written}, r)
+	}()
+	return client, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// WriteSlowly writes s in pieces of size bytes, sleeping d before each, and
+// gives up when the client has gone.
+func WriteSlowly(w net.Conn, s string, size int, d time.Duration) {
+	for len(s) > 0 {
+		time.Sleep(d)
+		n := min(size, len(s))
+		if _, err := w.Write([]byte(s[:n])); err != nil {
+			return
+		}
+		s = s[n:]
+	}
+}
+
+// InPieces writes s in n pieces (s must have at least n bytes), sleeping d
+// before each: the last byte leaves n*d after the first sleep began.
+func InPieces(w net.Conn, s string, n int, d time.Duration) {
+	for i := range n {
+		time.Sleep(d)
+		if _, err := w.Write([]byte(s[i*len(s)/n : (i+1)*len(s)/n])); err != nil {
+			return
+		}
+	}
+}
+
+// Flood writes prefix, then filler until the client goes away or limit
+// bytes were written.
+func Flood(w net.Conn, prefix string, limit int) {
+	if _, err := w.Write([]byte(prefix)); err != nil {
+		return
+	}
+	chunk := []byte(strings.Repeat(" ", 32<<10))
+	for n := len(prefix); n < limit; n += len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+// Head returns a JSON response's status line and headers, with a
+// Content-Length unless contentLength is negative.
+func Head(status int, contentLength int) string {
+	h := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n", status, http.StatusText(status))
+	if contentLength >= 0 {
+		h += fmt.Sprintf("Content-Length: %d\r\n", contentLength)
+	}
+	return h + "\r\n"
+}
