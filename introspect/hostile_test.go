@@ -102,46 +102,15 @@ func rawConfig(rs *rawhttp.Server) introspect.Config {
 // timeout.
 func TestHostileSlowAnswers(t *testing.T) {
 	const timeout = introspect.DefaultTimeout
-	for _, tc := range []struct {
-		name  string
-		serve func(w net.Conn, body string)
-		ok    bool
-	}{
-		{"prompt (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body))
-		}, true},
-		{"trickled within the timeout (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.InPieces(w, body, 10, (timeout-time.Millisecond)/10)
-		}, true},
-		{"headers trickled", func(w net.Conn, body string) {
-			rawhttp.WriteSlowly(w, rawhttp.Head(200, len(body))+body, 1, time.Second)
-		}, false},
-		{"answer trickled a byte a second", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.WriteSlowly(w, body, 1, time.Second)
-		}, false},
-		{"answer trickled just past the timeout", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.InPieces(w, body, 10, (timeout+time.Millisecond)/10)
-		}, false},
-		{"stalls after the headers", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.WriteSlowly(w, body, len(body), time.Hour)
-		}, false},
-		{"stalls half way through the answer", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body[:len(body)/2]))
-			rawhttp.WriteSlowly(w, body[len(body)/2:], len(body), time.Hour)
-		}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range rawhttp.SlowAnswers(timeout) {
+		t.Run(tc.Name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				body := `{"active":true,"sub":"alice","aud":"` + rawAudience + `","exp":` + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10) + `}`
-				rs := rawhttp.New(t, func(w net.Conn, _ *http.Request) { tc.serve(w, body) })
+				rs := rawhttp.New(t, func(w net.Conn, _ *http.Request) { tc.Serve(w, body) })
 				c := newClient(t, rawConfig(rs))
 				start := time.Now()
 				p, err := c.Validate(context.Background(), "opaque-token")
-				if tc.ok {
+				if tc.OK {
 					if err != nil || p.Subject() != "alice" || time.Since(start) >= timeout {
 						t.Fatalf("Validate = %v after %v", err, time.Since(start))
 					}

@@ -37,57 +37,16 @@ import (
 // twins trickle the same answer so that it ends just within the timeout.
 func TestHostileSlowResponses(t *testing.T) {
 	const timeout = jwks.DefaultTimeout
-	for _, tc := range []struct {
-		name string
-		// serve answers with body, the server's current JWK Set.
-		serve func(w net.Conn, body string)
-		ok    bool
-	}{
-		{"prompt (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body))
-		}, true},
-		{"body trickled within the timeout (twin)", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.InPieces(w, body, 10, (timeout-time.Millisecond)/10)
-		}, true},
-		{"headers trickled", func(w net.Conn, body string) {
-			rawhttp.WriteSlowly(w, rawhttp.Head(200, len(body))+body, 1, time.Second)
-		}, false},
-		{"body trickled a byte a second", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.WriteSlowly(w, body, 1, time.Second)
-		}, false},
-		{"body trickled just past the timeout", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.InPieces(w, body, 10, (timeout+time.Millisecond)/10)
-		}, false},
-		{"stalls after the headers", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body))))
-			rawhttp.WriteSlowly(w, body, len(body), time.Hour)
-		}, false},
-		{"stalls half way through the body", func(w net.Conn, body string) {
-			_, _ = w.Write([]byte(rawhttp.Head(200, len(body)) + body[:len(body)/2]))
-			rawhttp.WriteSlowly(w, body[len(body)/2:], len(body), time.Hour)
-		}, false},
-		{"chunked, a chunk a second", func(w net.Conn, body string) {
-			h := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-			var chunks strings.Builder
-			for _, c := range body {
-				fmt.Fprintf(&chunks, "1\r\n%c\r\n", c)
-			}
-			_, _ = w.Write([]byte(h))
-			rawhttp.WriteSlowly(w, chunks.String()+"0\r\n\r\n", 6, time.Second)
-		}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range rawhttp.SlowAnswers(timeout) {
+		t.Run(tc.Name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				as := inMemory(t, oauthtest.Config{})
 				body := jwksBody(t, as)
-				rs := rawhttp.New(t, func(w net.Conn, _ *http.Request) { tc.serve(w, body) })
+				rs := rawhttp.New(t, func(w net.Conn, _ *http.Request) { tc.Serve(w, body) })
 				s := newSet(t, as, jwks.Config{HTTPClient: rs.Client()})
 				start := time.Now()
 				err := s.Start(context.Background())
-				if tc.ok {
+				if tc.OK {
 					if err != nil || time.Since(start) >= timeout {
 						t.Fatalf("Start = %v after %v", err, time.Since(start))
 					}

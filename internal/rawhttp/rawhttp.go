@@ -135,3 +135,54 @@ func Head(status int, contentLength int) string {
 	}
 	return h + "\r\n"
 }
+
+// SlowAnswer is a way to send a 200 answer with body: promptly, trickled,
+// stalled. OK says whether a client with the given timeout must get it.
+type SlowAnswer struct {
+	Name  string
+	Serve func(w net.Conn, body string)
+	OK    bool
+}
+
+// SlowAnswers returns the answers a client with timeout must survive: two
+// twins that arrive within the timeout, and the trickles and stalls that
+// must make it give up when the timeout ends, not later.
+func SlowAnswers(timeout time.Duration) []SlowAnswer {
+	return []SlowAnswer{
+		{"prompt (twin)", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(Head(200, len(body)) + body))
+		}, true},
+		{"body trickled within the timeout (twin)", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(Head(200, len(body))))
+			InPieces(w, body, 10, (timeout-time.Millisecond)/10)
+		}, true},
+		{"headers trickled", func(w net.Conn, body string) {
+			WriteSlowly(w, Head(200, len(body))+body, 1, time.Second)
+		}, false},
+		{"body trickled a byte a second", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(Head(200, len(body))))
+			WriteSlowly(w, body, 1, time.Second)
+		}, false},
+		{"body trickled just past the timeout", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(Head(200, len(body))))
+			InPieces(w, body, 10, (timeout+time.Millisecond)/10)
+		}, false},
+		{"stalls after the headers", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(Head(200, len(body))))
+			WriteSlowly(w, body, len(body), time.Hour)
+		}, false},
+		{"stalls half way through the body", func(w net.Conn, body string) {
+			_, _ = w.Write([]byte(Head(200, len(body)) + body[:len(body)/2]))
+			WriteSlowly(w, body[len(body)/2:], len(body), time.Hour)
+		}, false},
+		{"chunked, a chunk a second", func(w net.Conn, body string) {
+			h := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+			var chunks strings.Builder
+			for _, c := range body {
+				fmt.Fprintf(&chunks, "1\r\n%c\r\n", c)
+			}
+			_, _ = w.Write([]byte(h))
+			WriteSlowly(w, chunks.String()+"0\r\n\r\n", 6, time.Second)
+		}, false},
+	}
+}
