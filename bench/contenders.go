@@ -110,8 +110,8 @@ const (
 func Contenders() []Contender {
 	return []Contender{
 		{Name: NameFloor, Label: "floor: sha256 + crypto/rsa, crypto/ecdsa, crypto/ed25519", Kind: Floor, Parallel: true, Setup: floor},
-		{Name: NameCold, Label: "tollgate validator, cache disabled (cold)", Kind: Tollgate, Setup: tollgateCold},
-		{Name: NameCached, Label: "tollgate validator, cached (default)", Kind: Tollgate, Parallel: true, Setup: tollgateCached},
+		{Name: NameCold, Label: "tollgate validator, cache disabled (cold)", Kind: Tollgate, Setup: tollgateValidatorSetup(false)},
+		{Name: NameCached, Label: "tollgate validator, cached (default)", Kind: Tollgate, Parallel: true, Setup: tollgateValidatorSetup(true)},
 		{Name: NameMiddleware, Label: "tollgate middleware + cached validator (net/http)", Kind: Tollgate, Parallel: true, Setup: tollgateMiddleware},
 		{Name: "golang-jwt", Label: "golang-jwt/jwt v5 + keyfunc v3", Kind: Peer, Setup: golangJWT},
 		{Name: "go-jose", Label: "go-jose v4 (jwt.ParseSigned + Claims + Validate)", Kind: Peer, Setup: goJose},

@@ -34,30 +34,21 @@ func tollgateValidator(f *Fixture, cached bool) (*validator.Validator, error) {
 
 func closer(c interface{ Close() error }) func() { return func() { _ = c.Close() } }
 
-// tollgateCold is the validator with its cache disabled: every token is
-// decoded and its signature verified.
-func tollgateCold(f *Fixture) (*Instance, error) {
-	v, err := tollgateValidator(f, false)
-	if err != nil {
-		return nil, err
+// tollgateValidatorSetup returns the setup of the validator with its cache
+// (cached: as configured by default, a token seen before costs a SHA-256 and
+// a lookup) or without it (every token is decoded and its signature
+// verified).
+func tollgateValidatorSetup(cached bool) func(*Fixture) (*Instance, error) {
+	return func(f *Fixture) (*Instance, error) {
+		v, err := tollgateValidator(f, cached)
+		if err != nil {
+			return nil, err
+		}
+		return validatorInstance(func(ctx context.Context, token string) error {
+			_, err := v.Validate(ctx, token)
+			return err
+		}, closer(v)), nil
 	}
-	return validatorInstance(func(ctx context.Context, token string) error {
-		_, err := v.Validate(ctx, token)
-		return err
-	}, closer(v)), nil
-}
-
-// tollgateCached is the validator as configured by default, with its cache:
-// a token seen before costs a SHA-256 and a lookup.
-func tollgateCached(f *Fixture) (*Instance, error) {
-	v, err := tollgateValidator(f, true)
-	if err != nil {
-		return nil, err
-	}
-	return validatorInstance(func(ctx context.Context, token string) error {
-		_, err := v.Validate(ctx, token)
-		return err
-	}, closer(v)), nil
 }
 
 // tollgateMiddleware is the net/http middleware around the cached validator,
