@@ -1,37 +1,19 @@
 package jwks_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
+
+	"github.com/tollgate/tollgate/internal/syncbuf"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/jwks"
 	"github.com/tollgate/tollgate/oauthtest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the set's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestFailuresLoggedWithoutObserver: a set configured with no Observer
 // reports a failed fetch and a skipped key to its Logger as warnings, once
@@ -65,7 +47,7 @@ func TestFailuresLoggedWithoutObserver(t *testing.T) {
 				if tc.body != nil {
 					as.Fail(oauthtest.EndpointJWKS, tc.body(as))
 				}
-				var buf syncBuffer
+				var buf syncbuf.Buffer
 				cfg := jwks.Config{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 				var ev events
 				if tc.observer {
@@ -98,7 +80,7 @@ func TestObserverReplacesLogging(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		as := inMemory(t, oauthtest.Config{})
 		as.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Status: 500})
-		var buf syncBuffer
+		var buf syncbuf.Buffer
 		fetched := 0
 		s := newSet(t, as, jwks.Config{
 			Logger:   slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),

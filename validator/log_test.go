@@ -1,37 +1,19 @@
 package validator_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+
+	"github.com/tollgate/tollgate/internal/syncbuf"
 
 	"github.com/tollgate/tollgate"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 )
-
-// syncBuffer is a bytes.Buffer safe for the key set's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestFailuresLoggedWithoutObserver: the README's setup (no Observer) must
 // not fail silently. A validator whose issuer's keys cannot be fetched logs
@@ -55,7 +37,7 @@ func TestFailuresLoggedWithoutObserver(t *testing.T) {
 				if tc.fail {
 					as.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Status: 500})
 				}
-				var buf syncBuffer
+				var buf syncbuf.Buffer
 				var failures atomic.Int64
 				cfg := validator.Config{
 					Issuers:    []validator.Issuer{{Issuer: as.Issuer(), Audiences: []string{as.Audience()}}},
