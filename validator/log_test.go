@@ -8,9 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 
-	"github.com/tollgate/tollgate/internal/syncbuf"
-
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/internal/syncbuf"
 	"github.com/tollgate/tollgate/oauthtest"
 	"github.com/tollgate/tollgate/validator"
 )

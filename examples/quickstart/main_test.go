@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/syncbuf"
-
 	"go.uber.org/goleak"
 )
 
