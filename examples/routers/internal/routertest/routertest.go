@@ -19,13 +19,14 @@ const Resource = "https://orders.example.com/api"
 // NewRouter is the constructor each example provides.
 type NewRouter func(*middleware.Middleware, *middleware.MetadataHandler) http.Handler
 
-// Validator accepts three tokens with different scopes and refuses the
+// Validator accepts four tokens with different scopes and refuses the
 // others as real validators do; transports cannot tell the difference.
 func Validator() tollgate.Validator {
 	principals := map[string]*tollgate.Principal{
-		"reader": tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "alice", Scopes: tollgate.ParseScopes("orders:read")}),
-		"writer": tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "bob", Scopes: tollgate.ParseScopes("orders:read orders:write")}),
-		"admin":  tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "carol", Scopes: tollgate.ParseScopes("orders:admin")}),
+		"reader":  tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "alice", Scopes: tollgate.ParseScopes("orders:read")}),
+		"writer":  tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "bob", Scopes: tollgate.ParseScopes("orders:read orders:write")}),
+		"admin":   tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "carol", Scopes: tollgate.ParseScopes("orders:admin")}),
+		"billing": tollgate.NewPrincipal(tollgate.PrincipalInfo{Subject: "dave", Scopes: tollgate.ParseScopes("orders:write billing")}),
 	}
 	return tollgate.ValidatorFunc(func(_ context.Context, token string) (*tollgate.Principal, error) {
 		if p, ok := principals[token]; ok {
@@ -80,7 +81,8 @@ func Run(t *testing.T, newRouter NewRouter) {
 		{"create without orders:write", "POST", "/orders", "reader", 403, forbidden("orders:write"), "Forbidden\n"},
 		{"get with orders:read", "GET", "/orders/42", "reader", 200, "", "order 42\n"},
 		{"get with orders:admin", "GET", "/orders/42", "admin", 200, "", "order 42\n"},
-		{"get with neither", "GET", "/orders/42", "forged", 401,
+		{"get with neither", "GET", "/orders/42", "billing", 403, forbidden("orders:read orders:admin"), "Forbidden\n"},
+		{"get with forged token", "GET", "/orders/42", "forged", 401,
 			`Bearer realm="orders", error="invalid_token", error_description="the access token is invalid", ` + meta,
 			"Unauthorized: the access token is invalid\n"},
 		{"delete as admin", "DELETE", "/orders/42", "admin", 204, "", ""},
