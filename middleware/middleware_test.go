@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tollgate/tollgate"
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/middleware"
 )
 
@@ -318,4 +319,43 @@ func tenantCheck(r *http.Request, p *tollgate.Principal) error {
 		return errors.New("principal belongs to another tenant")
 	}
 	return nil
+}
+
+// TestCheckRunsOnCacheHits: Check runs on every request, including those a
+// cache in front of the validator answers without calling it: a token
+// validated once for its own tenant is refused for another tenant's path.
+func TestCheckRunsOnCacheHits(t *testing.T) {
+	var seen []string
+	c, err := cache.New(testValidator(&seen), cache.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mw, err := middleware.New(c, middleware.Config{Realm: "api", Check: tenantCheck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := tollgate.FromContext(r.Context())
+		fmt.Fprint(w, "ok ", p.Subject())
+	}))
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/tenants/acme", 200},
+		{"/tenants/other", 401}, // a cache hit, refused by Check
+		{"/tenants/acme", 200},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+goodTok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.status {
+			t.Fatalf("GET %s: %d %q, want %d", tc.path, rec.Code, rec.Body, tc.status)
+		}
+	}
+	if len(seen) != 1 {
+		t.Fatalf("validator called %d times, want 1 (the other requests are cache hits)", len(seen))
+	}
 }
