@@ -22,9 +22,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // cache on (the default), counting cache hits.
 func discovered(t *testing.T, as *oauthtest.Server, hits *atomic.Int64) *validator.Validator {
 	t.Helper()
+	return discoveredWith(t, as, hits, cache.Config{})
+}
+
+// discoveredWith is discovered with cc as the cache's configuration.
+func discoveredWith(t *testing.T, as *oauthtest.Server, hits *atomic.Int64, cc cache.Config) *validator.Validator {
+	t.Helper()
 	v, err := validator.New(validator.Config{
 		Issuers:    []validator.Issuer{{Issuer: as.Issuer(), Audiences: []string{as.Audience()}}},
 		HTTPClient: as.Client(),
+		Cache:      cc,
 		Observer: tollgate.Observer{OnCacheHit: func(context.Context, tollgate.CacheEvent) {
 			hits.Add(1)
 		}},
@@ -70,12 +77,14 @@ func TestDiscoveredKeysAndCache(t *testing.T) {
 
 // TestCachedTokenDroppedWhenItsKeyIsWithdrawn: a token accepted and cached
 // must not be served from the cache once a refresh shows its key is gone.
+// The cache keeps entries for a day here, so that only the withdrawal can
+// end the entry.
 func TestCachedTokenDroppedWhenItsKeyIsWithdrawn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		as := oauthtest.New(oauthtest.Config{InMemory: true, TokenLifetime: 24 * time.Hour})
 		defer as.Close()
 		var hits atomic.Int64
-		v := discovered(t, as, &hits)
+		v := discoveredWith(t, as, &hits, cache.Config{MaxTTL: 24 * time.Hour})
 		defer v.Close()
 		old := as.SigningKey()
 		token := as.JWT(oauthtest.TokenOptions{})
@@ -88,6 +97,9 @@ func TestCachedTokenDroppedWhenItsKeyIsWithdrawn(t *testing.T) {
 		synctest.Wait()
 		p, err = v.Validate(context.Background(), token)
 		wantAccept(t, p, err)
+		if hits.Load() != 1 {
+			t.Fatalf("%d cache hits after the refresh, want 1: the entry must outlive a refresh that keeps its key", hits.Load())
+		}
 
 		as.RotateKey()
 		as.RemoveKey(old.ID())
