@@ -16,6 +16,7 @@ func BenchmarkCachedIntrospection(b *testing.B) {
 	c, err := introspect.New(introspect.Config{
 		Endpoint: as.IntrospectionURL(), ClientID: oauthtest.DefaultClientID,
 		ClientSecret: oauthtest.DefaultClientSecret, HTTPClient: as.Client(),
+		Audiences: []string{as.Audience()},
 	})
 	if err != nil {
 		b.Fatal(err)
