@@ -13,7 +13,7 @@ test: unit interop
 
 # Every module of the workspace, one after the other; the first failure stops.
 unit:
-	set -euo pipefail; for dir in $$($(GO) list -m -f '{{.Dir}}'); do \
+	set -euo pipefail; dirs=$$(./scripts/modules.sh); for dir in $$dirs; do \
 		echo "== go test -race $$dir"; \
 		(cd "$$dir" && $(GO) test -race -count=1 ./...); \
 	done
@@ -26,7 +26,7 @@ fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
 vet:
-	set -euo pipefail; for dir in $$($(GO) list -m -f '{{.Dir}}'); do \
+	set -euo pipefail; dirs=$$(./scripts/modules.sh); for dir in $$dirs; do \
 		echo "== go vet $$dir"; \
 		(cd "$$dir" && $(GO) vet ./...); \
 	done
@@ -35,7 +35,7 @@ vet:
 # longer runs (a config that New now refuses) fails CI instead of the next
 # measurement. Measures nothing.
 bench-smoke:
-	set -euo pipefail; for dir in $$($(GO) list -m -f '{{.Dir}}'); do \
+	set -euo pipefail; dirs=$$(./scripts/modules.sh); for dir in $$dirs; do \
 		echo "== go test -bench . -benchtime=1x $$dir"; \
 		(cd "$$dir" && $(GO) test -run '^$$' -bench . -benchtime=1x ./...); \
 	done

@@ -13,7 +13,8 @@ fuzztime="${1:-15s}"
 minimize="${FUZZMINIMIZETIME:-3s}"
 cd "$(dirname "$0")/.."
 found=0
-for mod in $(go list -m -f '{{.Dir}}'); do
+mods=$(./scripts/modules.sh)
+for mod in $mods; do
 	for pkgdir in $(cd "$mod" && go list -f '{{.Dir}}' ./...); do
 		for target in $(cat "$pkgdir"/*_test.go 2>/dev/null | sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(.*/\1/p'); do
 			found=$((found + 1))
