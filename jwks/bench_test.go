@@ -125,3 +125,28 @@ func BenchmarkParseSet(b *testing.B) {
 		})
 	}
 }
+
+// TestLookupDoesNotAllocate guards what BenchmarkLookup measures: finding a
+// known key, on every request, allocates nothing.
+func TestLookupDoesNotAllocate(t *testing.T) {
+	as := oauthtest.NewServer()
+	defer as.Close()
+	s, err := jwks.New(jwks.Config{URL: as.JWKSURL(), HTTPClient: as.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kid := as.SigningKey().ID()
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := s.Lookup(ctx, kid); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Lookup allocates %v times per call, want 0", allocs)
+	}
+}

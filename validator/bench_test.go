@@ -171,3 +171,34 @@ func derSignature(sig []byte) []byte {
 	}
 	return der
 }
+
+// TestCachedValidateDoesNotAllocate guards the cached case of
+// BenchmarkValidate: a token answered from the cache allocates nothing.
+func TestCachedValidateDoesNotAllocate(t *testing.T) {
+	f := newFixture(t, "ES256")
+	v, err := validator.New(validator.Config{
+		Issuers: []validator.Issuer{{
+			Issuer: f.as.Issuer(), Audiences: []string{f.as.Audience()},
+			Keys: newStaticKeys(publicKey(t, f.key, true)),
+		}},
+		Now:    func() time.Time { return f.now },
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	token := f.as.JWT(oauthtest.TokenOptions{Scopes: []string{"read"}})
+	ctx := context.Background()
+	if _, err := v.Validate(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := v.Validate(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a cached Validate allocates %v times per call, want 0", allocs)
+	}
+}
