@@ -453,6 +453,53 @@ func TestProxyUnavailable(t *testing.T) {
 	}
 }
 
+// TestProxyUnavailableMetrics checks what /metrics says while the
+// authorization server is down: the failed key fetches, the 503s, the
+// rejections in the histogram and tollgate_ready 0. The retry intervals are
+// an hour, so the only fetches are the one at start and the one the first
+// token triggers (the second token falls within min_refetch_interval): the
+// counts are exact. TestProxyMetrics is the twin: the same configuration
+// with the AS up gives tollgate_ready 1 and no failure.
+func TestProxyUnavailableMetrics(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	token := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	as.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Status: http.StatusInternalServerError})
+	yaml := proxyYAML(as.Issuer(), up.URL, "")
+	yaml = strings.Replace(yaml, "min_refetch_interval: 50ms", "min_refetch_interval: 1h", 1)
+	yaml = strings.Replace(yaml, "min_refresh_interval: 1m", "min_refresh_interval: 1h", 1)
+	s := startServer(t, "proxy", yaml)
+
+	for range 2 {
+		if res, _ := s.do(t, "GET", "/orders", bearer(token)); res.StatusCode != 503 {
+			t.Fatalf("AS down: status %d, want 503", res.StatusCode)
+		}
+	}
+	code, text := s.opsGet(t, "/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`tollgate_jwks_refresh_failures_total{url="` + as.JWKSURL() + `"} 2`,
+		`tollgate_requests_total{outcome="unavailable"} 2`,
+		`tollgate_requests_total{outcome="allowed"} 0`,
+		`tollgate_validation_duration_seconds_count{result="reject"} 2`,
+		`tollgate_validation_duration_seconds_bucket{result="reject",le="+Inf"} 2`,
+		`tollgate_validation_duration_seconds_count{result="accept"} 0`,
+		`tollgate_ready 0`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(text, "tollgate_jwks_refreshes_total{") {
+		t.Error("/metrics counts a successful key fetch while the AS is down")
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", regexp.MustCompile(`(?m)^tollgate_.*$`).FindAllString(text, -1))
+	}
+}
+
 // TestProxyMetrics checks that the counters move with the requests.
 func TestProxyMetrics(t *testing.T) {
 	as := newAS(t)
@@ -483,12 +530,16 @@ func TestProxyMetrics(t *testing.T) {
 		`tollgate_validation_duration_seconds_count{result="accept"} 3`,
 		`tollgate_cache_lookups_total{cache="jwt",result="miss"} 1`,
 		`tollgate_cache_lookups_total{cache="jwt",result="hit"} 3`,
+		`tollgate_validation_duration_seconds_count{result="reject"} 2`,
 		`tollgate_jwks_refreshes_total{url="` + as.JWKSURL() + `"} 1`,
 		`tollgate_ready 1`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if strings.Contains(text, "tollgate_jwks_refresh_failures_total{") {
+		t.Error("/metrics counts a failed key fetch while the AS is up")
 	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", regexp.MustCompile(`(?m)^tollgate_.*$`).FindAllString(text, -1))
