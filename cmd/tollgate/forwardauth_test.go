@@ -269,3 +269,49 @@ func TestForwardAuthUnavailable(t *testing.T) {
 		t.Errorf("anonymous request while the AS is down: %d, want 200", res.StatusCode)
 	}
 }
+
+// TestForwardAuthRenamedIdentityHeaders: with identity_headers.subject
+// renamed, the answer carries the subject under the new name (and not under
+// the default one), a client's exact copy is overwritten by it, and a copy
+// spelt with underscores is refused as the default names are.
+func TestForwardAuthRenamedIdentityHeaders(t *testing.T) {
+	as := newAS(t)
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}})
+	s := startServer(t, "forward-auth", forwardAuthYAML(as.Issuer(), modeNginx, `
+identity_headers:
+  subject: X-User-Id
+`))
+	for _, tc := range []struct {
+		name   string
+		forged string // header name sent with "mallory"
+		status int
+	}{
+		{"twin: nothing forged", "", 200},
+		{"exact name", "X-User-Id", 200},
+		{"underscores", "x_user_id", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := bearer(token)
+			if tc.forged != "" {
+				h[tc.forged] = []string{"mallory"}
+			}
+			m, target, ch := nginxShape("GET", "/orders", h)
+			res, _ := s.do(t, m, target, ch)
+			if res.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", res.StatusCode, tc.status)
+			}
+			if tc.status != 200 {
+				if v, ok := res.Header["X-User-Id"]; ok {
+					t.Errorf("a refusal carries X-User-Id = %q", v)
+				}
+				return
+			}
+			if v := res.Header.Values("X-User-Id"); len(v) != 1 || v[0] != "alice" {
+				t.Errorf("X-User-Id = %q, want [alice]", v)
+			}
+			if v, ok := res.Header["X-Auth-Subject"]; ok {
+				t.Errorf("X-Auth-Subject = %q was set although the subject header is X-User-Id", v)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -186,6 +187,85 @@ identity_headers:
 			if v := got.Header.Values(n); len(v) > 0 {
 				t.Errorf("%s = %q reached the upstream of an anonymous request", n, v)
 			}
+		}
+	})
+}
+
+// TestProxyRenamedIdentityHeaders: with identity_headers.subject renamed,
+// the upstream receives the subject under the new name, never a client's
+// copy of it in any spelling, and the default name is no longer an identity
+// header: tollgate neither sets nor strips it (list it under strip if the
+// upstream still reads it).
+func TestProxyRenamedIdentityHeaders(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	s := startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, `
+identity_headers:
+  subject: X-User-Id
+`))
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", ClientID: "app-1", Scopes: []string{"orders:read"}})
+
+	for _, tc := range []struct {
+		name   string
+		forged map[string]string
+	}{
+		{"twin: nothing forged", nil},
+		{"forged exact name", map[string]string{"X-User-Id": "mallory"}},
+		{"forged underscores", map[string]string{"x_user_id": "mallory"}},
+		{"forged both", map[string]string{"X-User-Id": "mallory", "x_user_id": "mallory", "X_USER-ID": "mallory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := bearer(token)
+			for k, v := range tc.forged {
+				h[k] = []string{v}
+			}
+			res, _ := s.rawGet(t, "/orders", h)
+			if res.StatusCode != 200 {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			got := up.received(t)
+			if v := got.Header.Values("X-User-Id"); len(v) != 1 || v[0] != "alice" {
+				t.Errorf("X-User-Id = %q, want [alice]", v)
+			}
+			if v := got.Header.Values("X-Auth-Client-Id"); len(v) != 1 || v[0] != "app-1" {
+				t.Errorf("X-Auth-Client-Id (not renamed) = %q, want [app-1]", v)
+			}
+			if v, ok := got.Header["X-Auth-Subject"]; ok {
+				t.Errorf("X-Auth-Subject = %q was set although the subject header is X-User-Id", v)
+			}
+			for name, vs := range got.Header {
+				if slices.Contains(vs, "mallory") {
+					t.Errorf("forged header %s reached the upstream", name)
+				}
+			}
+		})
+	}
+
+	t.Run("anonymous request, forged", func(t *testing.T) {
+		res, _ := s.rawGet(t, "/public/x", http.Header{"X-User-Id": {"mallory"}, "x_user_id": {"mallory"}})
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		got := up.received(t)
+		for name := range got.Header {
+			if sameHeader(name, "x-user-id") {
+				t.Errorf("%s = %q reached the upstream of an anonymous request", name, got.Header[name])
+			}
+		}
+	})
+
+	t.Run("the default name is an ordinary header", func(t *testing.T) {
+		h := bearer(token)
+		h["X-Auth-Subject"] = []string{"as sent"}
+		if res, _ := s.rawGet(t, "/orders", h); res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		got := up.received(t)
+		if v := got.Header.Values("X-Auth-Subject"); len(v) != 1 || v[0] != "as sent" {
+			t.Errorf("X-Auth-Subject = %q, want the client's [as sent]", v)
+		}
+		if v := got.Header.Values("X-User-Id"); len(v) != 1 || v[0] != "alice" {
+			t.Errorf("X-User-Id = %q, want [alice]", v)
 		}
 	})
 }
