@@ -28,10 +28,16 @@ type forwardAuth struct {
 	logger *slog.Logger
 	mode   string
 	prefix string // envoy: path_prefix
+	mdURL  string // the RFC 9728 document's URL, "" without one
 }
 
 func newForwardAuth(a *app, m *metrics) (*forwardAuth, error) {
 	f := &forwardAuth{a: a, m: m, logger: a.logger, mode: a.cfg.ForwardAuth.Mode, prefix: a.cfg.ForwardAuth.PathPrefix}
+	if a.metadata != nil {
+		// Quotable: a.handlers passes it to middleware.New, which refuses
+		// one that is not.
+		f.mdURL = a.metadata.URL()
+	}
 	if err := a.handlers(http.HandlerFunc(f.allow)); err != nil {
 		return nil, err
 	}
@@ -94,8 +100,57 @@ func (f *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusForbidden)
 		return
 	}
+	if f.mode == modeNginx {
+		w = &nginxWriter{ResponseWriter: w, metadataURL: f.mdURL}
+	}
 	rl.handler.ServeHTTP(w, r)
 }
+
+// nginxWriter answers 401 where the middleware answers 400 invalid_request
+// (a malformed bearer token, two Authorization headers). nginx's
+// auth_request turns any status but 2xx, 401 and 403 into 500, so behind
+// nginx a client's mistake would look like an outage (the README's
+// error_page makes it a 503 with an empty Retry-After). A 401 passes with
+// its WWW-Authenticate, so the client still reads error="invalid_request";
+// RFC 6750 section 3.1 recommends 400 for it with a SHOULD, which nginx
+// leaves no way to follow. 403, the answer to a refused path, would not do
+// here: nginx drops its challenge unless auth_request_set carries it, and
+// it says "not allowed" rather than "send a proper token". The challenge
+// gains resource_metadata, as every 401 does; the body, which nginx
+// discards, is left as written. Metrics and logs still say
+// invalid_request.
+type nginxWriter struct {
+	http.ResponseWriter
+	metadataURL string // "" without resource.identifier
+	wrote       bool
+}
+
+func (nw *nginxWriter) WriteHeader(code int) {
+	if nw.wrote {
+		return
+	}
+	nw.wrote = true
+	h := nw.Header()
+	if c := h.Get("WWW-Authenticate"); code == http.StatusBadRequest && strings.Contains(c, `error="invalid_request"`) {
+		code = http.StatusUnauthorized
+		if nw.metadataURL != "" {
+			// Last, as in every challenge: realm, error,
+			// error_description, scope, resource_metadata.
+			h.Set("WWW-Authenticate", c+`, resource_metadata="`+nw.metadataURL+`"`)
+		}
+	}
+	nw.ResponseWriter.WriteHeader(code)
+}
+
+func (nw *nginxWriter) Write(b []byte) (int, error) {
+	if !nw.wrote {
+		nw.WriteHeader(http.StatusOK)
+	}
+	return nw.ResponseWriter.Write(b)
+}
+
+// Unwrap gives http.ResponseController access to the underlying writer.
+func (nw *nginxWriter) Unwrap() http.ResponseWriter { return nw.ResponseWriter }
 
 // original returns the method and request target of the request the proxy
 // asks about, as the mode's proxy sends them. Missing or repeated headers

@@ -269,3 +269,127 @@ func TestForwardAuthUnavailable(t *testing.T) {
 		t.Errorf("anonymous request while the AS is down: %d, want 200", res.StatusCode)
 	}
 }
+
+// TestForwardAuthRenamedIdentityHeaders: with identity_headers.subject
+// renamed, the answer carries the subject under the new name (and not under
+// the default one), a client's exact copy is overwritten by it, and a copy
+// spelt with underscores is refused as the default names are.
+func TestForwardAuthRenamedIdentityHeaders(t *testing.T) {
+	as := newAS(t)
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}})
+	s := startServer(t, "forward-auth", forwardAuthYAML(as.Issuer(), modeNginx, `
+identity_headers:
+  subject: X-User-Id
+`))
+	for _, tc := range []struct {
+		name   string
+		forged string // header name sent with "mallory"
+		status int
+	}{
+		{"twin: nothing forged", "", 200},
+		{"exact name", "X-User-Id", 200},
+		{"underscores", "x_user_id", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := bearer(token)
+			if tc.forged != "" {
+				h[tc.forged] = []string{"mallory"}
+			}
+			m, target, ch := nginxShape("GET", "/orders", h)
+			res, _ := s.do(t, m, target, ch)
+			if res.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", res.StatusCode, tc.status)
+			}
+			if tc.status != 200 {
+				if v, ok := res.Header["X-User-Id"]; ok {
+					t.Errorf("a refusal carries X-User-Id = %q", v)
+				}
+				return
+			}
+			if v := res.Header.Values("X-User-Id"); len(v) != 1 || v[0] != "alice" {
+				t.Errorf("X-User-Id = %q, want [alice]", v)
+			}
+			if v, ok := res.Header["X-Auth-Subject"]; ok {
+				t.Errorf("X-Auth-Subject = %q was set although the subject header is X-User-Id", v)
+			}
+		})
+	}
+}
+
+// TestForwardAuthMalformedToken: a malformed bearer credential is
+// invalid_request. Traefik and Envoy pass any status on, so they get the 400
+// of RFC 6750; nginx's auth_request would turn a 400 into 500 (an outage, to
+// the client), so in nginx mode it is a 401 that carries the same error code
+// and resource_metadata. Each refusal has a twin with a well-formed token.
+func TestForwardAuthMalformedToken(t *testing.T) {
+	as := newAS(t)
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", Scopes: []string{"orders:read"}})
+	const (
+		md        = `, resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource"`
+		malformed = `Bearer realm="orders", error="invalid_request", error_description="malformed bearer token"`
+		empty     = `Bearer realm="orders", error="invalid_request", error_description="empty bearer token"`
+		twoHeader = `Bearer realm="orders", error="invalid_request", error_description="more than one Authorization header"`
+	)
+	for _, mode := range []struct {
+		name   string
+		shape  shape
+		extra  string
+		status int    // of a malformed credential
+		md     string // appended to its challenge
+	}{
+		{modeNginx, nginxShape, "", 401, md},
+		{modeTraefik, traefikShape, "", 400, ""},
+		{modeEnvoy, envoyShape, "  path_prefix: /authz\n", 400, ""},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, "forward-auth", forwardAuthYAML(as.Issuer(), mode.name, mode.extra))
+			for _, tc := range []struct {
+				name      string
+				auth      []string // Authorization header values
+				status    int
+				challenge string
+			}{
+				{"space inside the token", []string{"Bearer a b"}, mode.status, malformed + mode.md},
+				{"space inside the token, twin", []string{"Bearer " + token}, 200, ""},
+				{"empty token", []string{"Bearer "}, mode.status, empty + mode.md},
+				{"two Authorization headers", []string{"Bearer " + token, "Bearer " + token}, mode.status, twoHeader + mode.md},
+				{"two Authorization headers, twin", []string{"Bearer " + token}, 200, ""},
+				// The rewrite is for invalid_request only: other refusals
+				// keep their status.
+				{"invalid token keeps 401", []string{"Bearer " + token + "x"}, 401, wantChallenge401},
+				{"no token keeps 401", nil, 401, wantChallengeNoTok},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					h := http.Header{}
+					if tc.auth != nil {
+						h["Authorization"] = tc.auth
+					}
+					m, target, ch := mode.shape("GET", "/orders", h)
+					var res *http.Response
+					if mode.name == modeEnvoy {
+						res, _ = s.rawRequest(t, m, target, ch)
+					} else {
+						res, _ = s.do(t, m, target, ch)
+					}
+					if res.StatusCode != tc.status {
+						t.Fatalf("status %d, want %d", res.StatusCode, tc.status)
+					}
+					if got := res.Header.Get("WWW-Authenticate"); got != tc.challenge {
+						t.Errorf("WWW-Authenticate:\n got %q\nwant %q", got, tc.challenge)
+					}
+					if tc.status == 200 {
+						if v := res.Header.Values("X-Auth-Subject"); len(v) != 1 || v[0] != "alice" {
+							t.Errorf("X-Auth-Subject = %q, want [alice]", v)
+						}
+					}
+				})
+			}
+			// Metrics and logs say what happened, whatever the status.
+			_, text := s.opsGet(t, "/metrics")
+			if want := `tollgate_requests_total{outcome="invalid_request"} 3`; !strings.Contains(text, want+"\n") {
+				t.Errorf("/metrics lacks %s", want)
+			}
+			assertNoToken(t, s.logs.String(), token)
+		})
+	}
+}

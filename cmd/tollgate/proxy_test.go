@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -186,6 +187,85 @@ identity_headers:
 			if v := got.Header.Values(n); len(v) > 0 {
 				t.Errorf("%s = %q reached the upstream of an anonymous request", n, v)
 			}
+		}
+	})
+}
+
+// TestProxyRenamedIdentityHeaders: with identity_headers.subject renamed,
+// the upstream receives the subject under the new name, never a client's
+// copy of it in any spelling, and the default name is no longer an identity
+// header: tollgate neither sets nor strips it (list it under strip if the
+// upstream still reads it).
+func TestProxyRenamedIdentityHeaders(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	s := startServer(t, "proxy", proxyYAML(as.Issuer(), up.URL, `
+identity_headers:
+  subject: X-User-Id
+`))
+	token := as.JWT(oauthtest.TokenOptions{Subject: "alice", ClientID: "app-1", Scopes: []string{"orders:read"}})
+
+	for _, tc := range []struct {
+		name   string
+		forged map[string]string
+	}{
+		{"twin: nothing forged", nil},
+		{"forged exact name", map[string]string{"X-User-Id": "mallory"}},
+		{"forged underscores", map[string]string{"x_user_id": "mallory"}},
+		{"forged both", map[string]string{"X-User-Id": "mallory", "x_user_id": "mallory", "X_USER-ID": "mallory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := bearer(token)
+			for k, v := range tc.forged {
+				h[k] = []string{v}
+			}
+			res, _ := s.rawGet(t, "/orders", h)
+			if res.StatusCode != 200 {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			got := up.received(t)
+			if v := got.Header.Values("X-User-Id"); len(v) != 1 || v[0] != "alice" {
+				t.Errorf("X-User-Id = %q, want [alice]", v)
+			}
+			if v := got.Header.Values("X-Auth-Client-Id"); len(v) != 1 || v[0] != "app-1" {
+				t.Errorf("X-Auth-Client-Id (not renamed) = %q, want [app-1]", v)
+			}
+			if v, ok := got.Header["X-Auth-Subject"]; ok {
+				t.Errorf("X-Auth-Subject = %q was set although the subject header is X-User-Id", v)
+			}
+			for name, vs := range got.Header {
+				if slices.Contains(vs, "mallory") {
+					t.Errorf("forged header %s reached the upstream", name)
+				}
+			}
+		})
+	}
+
+	t.Run("anonymous request, forged", func(t *testing.T) {
+		res, _ := s.rawGet(t, "/public/x", http.Header{"X-User-Id": {"mallory"}, "x_user_id": {"mallory"}})
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		got := up.received(t)
+		for name := range got.Header {
+			if sameHeader(name, "x-user-id") {
+				t.Errorf("%s = %q reached the upstream of an anonymous request", name, got.Header[name])
+			}
+		}
+	})
+
+	t.Run("the default name is an ordinary header", func(t *testing.T) {
+		h := bearer(token)
+		h["X-Auth-Subject"] = []string{"as sent"}
+		if res, _ := s.rawGet(t, "/orders", h); res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		got := up.received(t)
+		if v := got.Header.Values("X-Auth-Subject"); len(v) != 1 || v[0] != "as sent" {
+			t.Errorf("X-Auth-Subject = %q, want the client's [as sent]", v)
+		}
+		if v := got.Header.Values("X-User-Id"); len(v) != 1 || v[0] != "alice" {
+			t.Errorf("X-User-Id = %q, want [alice]", v)
 		}
 	})
 }
@@ -453,6 +533,53 @@ func TestProxyUnavailable(t *testing.T) {
 	}
 }
 
+// TestProxyUnavailableMetrics checks what /metrics says while the
+// authorization server is down: the failed key fetches, the 503s, the
+// rejections in the histogram and tollgate_ready 0. The retry intervals are
+// an hour, so the only fetches are the one at start and the one the first
+// token triggers (the second token falls within min_refetch_interval): the
+// counts are exact. TestProxyMetrics is the twin: the same configuration
+// with the AS up gives tollgate_ready 1 and no failure.
+func TestProxyUnavailableMetrics(t *testing.T) {
+	as := newAS(t)
+	up := newUpstream(t)
+	token := as.JWT(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	as.Fail(oauthtest.EndpointJWKS, oauthtest.Failure{Status: http.StatusInternalServerError})
+	yaml := proxyYAML(as.Issuer(), up.URL, "")
+	yaml = strings.Replace(yaml, "min_refetch_interval: 50ms", "min_refetch_interval: 1h", 1)
+	yaml = strings.Replace(yaml, "min_refresh_interval: 1m", "min_refresh_interval: 1h", 1)
+	s := startServer(t, "proxy", yaml)
+
+	for range 2 {
+		if res, _ := s.do(t, "GET", "/orders", bearer(token)); res.StatusCode != 503 {
+			t.Fatalf("AS down: status %d, want 503", res.StatusCode)
+		}
+	}
+	code, text := s.opsGet(t, "/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`tollgate_jwks_refresh_failures_total{url="` + as.JWKSURL() + `"} 2`,
+		`tollgate_requests_total{outcome="unavailable"} 2`,
+		`tollgate_requests_total{outcome="allowed"} 0`,
+		`tollgate_validation_duration_seconds_count{result="reject"} 2`,
+		`tollgate_validation_duration_seconds_bucket{result="reject",le="+Inf"} 2`,
+		`tollgate_validation_duration_seconds_count{result="accept"} 0`,
+		`tollgate_ready 0`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(text, "tollgate_jwks_refreshes_total{") {
+		t.Error("/metrics counts a successful key fetch while the AS is down")
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", regexp.MustCompile(`(?m)^tollgate_.*$`).FindAllString(text, -1))
+	}
+}
+
 // TestProxyMetrics checks that the counters move with the requests.
 func TestProxyMetrics(t *testing.T) {
 	as := newAS(t)
@@ -483,12 +610,16 @@ func TestProxyMetrics(t *testing.T) {
 		`tollgate_validation_duration_seconds_count{result="accept"} 3`,
 		`tollgate_cache_lookups_total{cache="jwt",result="miss"} 1`,
 		`tollgate_cache_lookups_total{cache="jwt",result="hit"} 3`,
+		`tollgate_validation_duration_seconds_count{result="reject"} 2`,
 		`tollgate_jwks_refreshes_total{url="` + as.JWKSURL() + `"} 1`,
 		`tollgate_ready 1`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if strings.Contains(text, "tollgate_jwks_refresh_failures_total{") {
+		t.Error("/metrics counts a failed key fetch while the AS is up")
 	}
 	if t.Failed() {
 		t.Logf("metrics:\n%s", regexp.MustCompile(`(?m)^tollgate_.*$`).FindAllString(text, -1))
