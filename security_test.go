@@ -15,12 +15,13 @@ import (
 
 // repoPackage is one directory of Go code of the repository (every module).
 type repoPackage struct {
-	dir        string          // relative to the repository root, "." for the root
-	name       string          // the package name, without _test
-	startsGo   bool            // a non-test file has a go statement
-	imports    map[string]bool // repository directories its non-test files import
-	testFuncs  map[string]bool // Test, Fuzz, Example and Benchmark functions
-	testSource string          // every _test.go file, concatenated
+	dir         string          // relative to the repository root, "." for the root
+	name        string          // the package name, without _test
+	startsGo    bool            // a non-test file has a go statement
+	imports     map[string]bool // repository directories its non-test files import
+	testImports map[string]bool // repository directories its _test.go files import
+	testFuncs   map[string]bool // Test, Fuzz, Example and Benchmark functions
+	testSource  string          // every _test.go file, concatenated
 }
 
 const modulePath = "github.com/tollgate/tollgate"
@@ -47,7 +48,7 @@ func repoPackages(t *testing.T) map[string]*repoPackage {
 		dir := filepath.ToSlash(filepath.Dir(path))
 		p := pkgs[dir]
 		if p == nil {
-			p = &repoPackage{dir: dir, imports: map[string]bool{}, testFuncs: map[string]bool{}}
+			p = &repoPackage{dir: dir, imports: map[string]bool{}, testImports: map[string]bool{}, testFuncs: map[string]bool{}}
 			pkgs[dir] = p
 		}
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
@@ -60,6 +61,11 @@ func repoPackages(t *testing.T) map[string]*repoPackage {
 				return err
 			}
 			p.testSource += string(src)
+			for _, imp := range f.Imports {
+				if rest, ok := strings.CutPrefix(strings.Trim(imp.Path.Value, `"`), modulePath+"/"); ok {
+					p.testImports[rest] = true
+				}
+			}
 			for _, decl := range f.Decls {
 				if fn, ok := decl.(*ast.FuncDecl); ok && fn.Recv == nil {
 					p.testFuncs[fn.Name.Name] = true
@@ -133,7 +139,8 @@ func TestSecurityDocNamesExistingTests(t *testing.T) {
 
 // TestLeakChecksWhereGoroutinesStart: every package that starts goroutines,
 // or uses one that does, checks its tests for leaked goroutines with goleak.
-// A package without tests is covered when a package importing it is.
+// A package without tests is covered when a package importing it is (from
+// its code or from its tests, as test-support packages are).
 func TestLeakChecksWhereGoroutinesStart(t *testing.T) {
 	pkgs := repoPackages(t)
 	// Close the set of packages that start goroutines under "is imported by".
@@ -179,7 +186,7 @@ func TestLeakChecksWhereGoroutinesStart(t *testing.T) {
 		}
 		covered := false
 		for _, q := range pkgs {
-			covered = covered || q.imports[dir] && checked(q)
+			covered = covered || (q.imports[dir] || q.testImports[dir]) && checked(q)
 		}
 		if !covered {
 			t.Errorf("%s starts goroutines, has no tests, and no package importing it checks for leaks", dir)
