@@ -549,6 +549,19 @@ func TestProxyUnavailableMetrics(t *testing.T) {
 	yaml = strings.Replace(yaml, "min_refetch_interval: 50ms", "min_refetch_interval: 1h", 1)
 	yaml = strings.Replace(yaml, "min_refresh_interval: 1m", "min_refresh_interval: 1h", 1)
 	s := startServer(t, "proxy", yaml)
+	// The server serves while its warm-up fetch runs; a request during it
+	// would share that fetch. Wait for the warm-up to fail first, so that
+	// the count below is exact: the warm-up, then the one refetch the first
+	// token forces (the second is rate-limited).
+	failures := `tollgate_jwks_refresh_failures_total{url="` + as.JWKSURL() + `"} `
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, text := s.opsGet(t, "/metrics"); strings.Contains(text, failures+"1\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the warm-up fetch did not fail within 5s")
+		}
+	}
 
 	for range 2 {
 		if res, _ := s.do(t, "GET", "/orders", bearer(token)); res.StatusCode != 503 {
@@ -560,7 +573,7 @@ func TestProxyUnavailableMetrics(t *testing.T) {
 		t.Fatalf("/metrics: %d", code)
 	}
 	for _, want := range []string{
-		`tollgate_jwks_refresh_failures_total{url="` + as.JWKSURL() + `"} 2`,
+		failures + "2",
 		`tollgate_requests_total{outcome="unavailable"} 2`,
 		`tollgate_requests_total{outcome="allowed"} 0`,
 		`tollgate_validation_duration_seconds_count{result="reject"} 2`,
