@@ -94,6 +94,12 @@ func TestParseResponse(t *testing.T) {
 		{"invalid UTF-8", `{"active":true,"aud":"https://api.example","sub":"` + "\xff" + `"}`, errGarbage, ""},
 		{"too deep", `{"active":true,"aud":"https://api.example","x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, errGarbage, ""},
 		{"deep but allowed", `{"active":true,"aud":"https://api.example","x":` + strings.Repeat("[", 20) + strings.Repeat("]", 20) + `}`, nil, ""},
+		// The answer object is level 1: 31 nested containers in it reach
+		// maxDepth (32, as SECURITY.md documents), 32 pass it.
+		{"at the depth limit", `{"active":true,"aud":"https://api.example","x":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`, nil, ""},
+		{"one level past the depth limit", `{"active":true,"aud":"https://api.example","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, errGarbage, ""},
+		{"objects at the depth limit", `{"active":true,"aud":"https://api.example","x":` + strings.Repeat(`{"a":`, 31) + "1" + strings.Repeat("}", 31) + `}`, nil, ""},
+		{"objects one level past the depth limit", `{"active":true,"aud":"https://api.example","x":` + strings.Repeat(`{"a":`, 32) + "1" + strings.Repeat("}", 32) + `}`, errGarbage, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := parseResponse([]byte(tc.body), testNow, ck)

@@ -16,6 +16,9 @@ func TestStrictJSON(t *testing.T) {
 		`{}`, ` {} `, "{\t\"a\"\r\n:\n1}", `{"a":1,"b":[1,2,{"c":null}],"d":{"e":true,"f":false}}`,
 		`{"n":-0.5e+10,"m":0,"o":1E2}`, `{"s":"\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"}`, `{"é":1,"e":2}`,
 		`{"a":{"a":{"a":1}}}`, `{"a":1,"b":{"a":2}}`, `{"x":"` + strings.Repeat("y", 100) + `"}`,
+		// maxJSONDepth (32) levels, the top-level object included: at the limit.
+		`{"a":` + strings.Repeat("[", maxJSONDepth-1) + strings.Repeat("]", maxJSONDepth-1) + `}`,
+		`{"a":` + strings.Repeat(`{"a":`, maxJSONDepth-1) + "1" + strings.Repeat("}", maxJSONDepth-1) + `}`,
 	}
 	reject := map[string]string{
 		``:                         "not a JSON object",
@@ -54,6 +57,9 @@ func TestStrictJSON(t *testing.T) {
 		"{\"a\":\"\x01\"}":         "control",
 		"{\"a\":\"\t\"}":           "control",
 		`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`: "deeply",
+		// One level past maxJSONDepth, through arrays and through objects.
+		`{"a":` + strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth) + `}`:           "deeply",
+		`{"a":` + strings.Repeat(`{"a":`, maxJSONDepth) + "1" + strings.Repeat("}", maxJSONDepth) + `}`: "deeply",
 		"\ufeff{}": "not a JSON object", // BOM
 	}
 	for _, doc := range accept {

@@ -307,8 +307,10 @@ func TestRules(t *testing.T) {
 		rawClaimsRule("invalid UTF-8 in a claim", `,"name":"`+"\xc3\x28"+`"}`, `,"name":"ü"}`, "claims"),
 		rawClaimsRule("lone surrogate in a claim", `,"name":"\udc00"}`, `,"name":"\u00fc"}`, "claims"),
 		rawClaimsRule("control character in a claim", `,"name":"a`+"\x01"+`"}`, `,"name":"a\u0001"}`, "claims"),
-		rawClaimsRule("nesting too deep", `,"x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40)+`}`,
-			`,"x":`+strings.Repeat("[", 20)+strings.Repeat("]", 20)+`}`, "claims"),
+		// The claims object is level 1: 31 arrays in it reach the limit of
+		// 32 levels (the twin), 32 arrays pass it.
+		rawClaimsRule("nesting one level past the limit", `,"x":`+strings.Repeat("[", 32)+strings.Repeat("]", 32)+`}`,
+			`,"x":`+strings.Repeat("[", 31)+strings.Repeat("]", 31)+`}`, "claims"),
 		rawClaimsRule("invalid number", `,"n":01}`, `,"n":0.1e-5}`, "claims"),
 		rawClaimsRule("truncated claims", `,"n":`, `,"n":1}`, "claims"),
 		{name: "EXP in upper case instead of exp", kind: inv, check: "claims", token: func(t *testing.T, f *fixture, bad bool) string {
