@@ -591,6 +591,48 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
+// TestCallTimeoutBoundary: a call that answers just inside CallTimeout is
+// served (and cached); one that would answer just past it fails at the
+// timeout with ErrUnavailable.
+func TestCallTimeoutBoundary(t *testing.T) {
+	const timeout = 2 * time.Second
+	for _, tt := range []struct {
+		name  string
+		takes time.Duration
+		ok    bool
+	}{
+		{"just inside (twin)", timeout - time.Millisecond, true},
+		{"just past", timeout + time.Millisecond, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				slow := tollgate.ValidatorFunc(func(ctx context.Context, token string) (*tollgate.Principal, error) {
+					select {
+					case <-time.After(tt.takes):
+						return principal(token, time.Now().Add(time.Hour)), nil
+					case <-ctx.Done():
+						return nil, &tollgate.Error{Kind: tollgate.ErrUnavailable, Check: "test", Err: ctx.Err()}
+					}
+				})
+				c := newCache(t, slow, cache.Config{CallTimeout: timeout})
+				start := time.Now()
+				p, err := c.Validate(context.Background(), "tok")
+				took := time.Since(start)
+				if tt.ok {
+					if err != nil || p == nil || took != tt.takes {
+						t.Fatalf("Validate = %v, %v after %v; want a principal after %v", p, err, took, tt.takes)
+					}
+					return
+				}
+				if p != nil || took != timeout {
+					t.Fatalf("Validate = %v after %v; want no principal after %v", p, took, timeout)
+				}
+				wantCheck(t, err, tollgate.ErrUnavailable, "test")
+			})
+		})
+	}
+}
+
 func TestGeneration(t *testing.T) {
 	for _, tt := range []struct {
 		name string
