@@ -123,10 +123,25 @@ func TestStaticKeys(t *testing.T) {
 	}
 }
 
+// TestLookupUnknownKID: an unknown kid refetches at once, then at most once
+// per MinRefetchInterval, configured or by default (30 s): tested at the
+// interval and a nanosecond short of it.
 func TestLookupUnknownKID(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		configured, period time.Duration
+	}{
+		{"configured", time.Minute, time.Minute},
+		{"default", 0, 30 * time.Second}, // as SECURITY.md documents
+	} {
+		t.Run(tc.name, func(t *testing.T) { testLookupUnknownKID(t, tc.configured, tc.period) })
+	}
+}
+
+func testLookupUnknownKID(t *testing.T, configured, period time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		as := inMemory(t, oauthtest.Config{})
-		s := newSet(t, as, jwks.Config{MinRefetchInterval: time.Minute})
+		s := newSet(t, as, jwks.Config{MinRefetchInterval: configured})
 		if err := s.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -148,14 +163,14 @@ func TestLookupUnknownKID(t *testing.T) {
 			t.Fatalf("%d fetches, want 2", count())
 		}
 		// An interval later: one refetch, still unknown.
-		advance(time.Minute)
+		advance(period)
 		_, err = s.Lookup(ctx, "unknown")
 		wantErr(t, err, tollgate.ErrInvalidToken, "kid")
 		if count() != 3 {
 			t.Fatalf("%d fetches, want 3", count())
 		}
 		// Just short of the next interval: no fetch.
-		advance(time.Minute - time.Nanosecond)
+		advance(period - time.Nanosecond)
 		_, err = s.Lookup(ctx, "unknown")
 		wantErr(t, err, tollgate.ErrInvalidToken, "kid")
 		if count() != 3 {
