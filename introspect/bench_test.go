@@ -11,22 +11,8 @@ import (
 // BenchmarkCachedIntrospection measures a Validate answered from the cache
 // (the steady state of a busy opaque token), alone and on every core.
 func BenchmarkCachedIntrospection(b *testing.B) {
-	as := newAS(oauthtest.Config{})
-	defer as.Close()
-	c, err := introspect.New(introspect.Config{
-		Endpoint: as.IntrospectionURL(), ClientID: oauthtest.DefaultClientID,
-		ClientSecret: oauthtest.DefaultClientSecret, HTTPClient: as.Client(),
-		Audiences: []string{as.Audience()},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	token := as.Opaque(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	as, c, token := cachedClient(b)
 	ctx := context.Background()
-	if _, err := c.Validate(ctx, token); err != nil {
-		b.Fatal(err)
-	}
 	b.Run("hit", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -55,22 +41,8 @@ func BenchmarkCachedIntrospection(b *testing.B) {
 // BenchmarkCachedIntrospection measures: a token answered from the cache
 // allocates nothing.
 func TestCachedIntrospectionDoesNotAllocate(t *testing.T) {
-	as := newAS(oauthtest.Config{})
-	defer as.Close()
-	c, err := introspect.New(introspect.Config{
-		Endpoint: as.IntrospectionURL(), ClientID: oauthtest.DefaultClientID,
-		ClientSecret: oauthtest.DefaultClientSecret, HTTPClient: as.Client(),
-		Audiences: []string{as.Audience()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	token := as.Opaque(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	as, c, token := cachedClient(t)
 	ctx := context.Background()
-	if _, err := c.Validate(ctx, token); err != nil {
-		t.Fatal(err)
-	}
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := c.Validate(ctx, token); err != nil {
 			t.Fatal(err)
@@ -82,4 +54,27 @@ func TestCachedIntrospectionDoesNotAllocate(t *testing.T) {
 	if n := as.Requests(oauthtest.EndpointIntrospection); n != 1 {
 		t.Fatalf("%d introspection calls, want 1", n)
 	}
+}
+
+// cachedClient returns a client with its default cache and an opaque token
+// it has validated once, so that the next Validate is a cache hit. Both
+// the server and the client are closed when the test ends.
+func cachedClient(tb testing.TB) (*oauthtest.Server, *introspect.Client, string) {
+	tb.Helper()
+	as := newAS(oauthtest.Config{})
+	tb.Cleanup(as.Close)
+	c, err := introspect.New(introspect.Config{
+		Endpoint: as.IntrospectionURL(), ClientID: oauthtest.DefaultClientID,
+		ClientSecret: oauthtest.DefaultClientSecret, HTTPClient: as.Client(),
+		Audiences: []string{as.Audience()},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	token := as.Opaque(oauthtest.TokenOptions{Scopes: []string{"orders:read"}})
+	if _, err := c.Validate(context.Background(), token); err != nil {
+		tb.Fatal(err)
+	}
+	return as, c, token
 }
